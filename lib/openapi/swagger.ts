@@ -1,0 +1,45 @@
+/**
+ * OpenAPI generation (@fastify/swagger) and Swagger UI, set up so the document is stable: components
+ * are named after their TypeBox `$id` (never `def-N`), and the problem document is one shared component.
+ */
+import type { FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import { ProblemDetails, ValidationIssue } from '../problem.js'
+
+export interface OpenAPIOptions {
+  title?: string
+  version?: string
+  description?: string
+  servers?: Array<{ url: string, description?: string }>
+  /** Path of Swagger UI; the JSON document is served at `<path>/json`. `false` turns both off. */
+  docsPath?: string | false
+  /** OpenAPI version of the generated document. */
+  openapiVersion?: '3.1.0'
+}
+
+export const OPENAPI_VERSION = '3.1.0'
+
+export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOptions): Promise<void> {
+  if (app.getSchema('ValidationIssue') === undefined) app.addSchema(ValidationIssue)
+  if (app.getSchema('ProblemDetails') === undefined) app.addSchema(ProblemDetails)
+  await app.register(swagger, {
+    openapi: {
+      openapi: options.openapiVersion ?? OPENAPI_VERSION,
+      info: {
+        title: options.title ?? 'API',
+        version: options.version ?? '1.0.0',
+        ...(options.description === undefined ? {} : { description: options.description })
+      },
+      ...(options.servers === undefined ? {} : { servers: options.servers })
+    },
+    refResolver: {
+      buildLocalReference (json, _baseUri, _fragment, index) {
+        return typeof json.$id === 'string' ? json.$id : `schema${index}`
+      }
+    }
+  })
+  if (options.docsPath !== false) {
+    await app.register(swaggerUi, { routePrefix: options.docsPath ?? '/docs' })
+  }
+}

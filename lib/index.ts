@@ -3,7 +3,7 @@ export * from './errors.js'
 export * from './http-errors.js'
 export { ProblemDetails, ValidationIssue, PROBLEM_CONTENT_TYPE, problem, type ProblemDocument } from './problem.js'
 export { configureApp, problemFor, sendProblem, type ConfigureAppOptions } from './configure-app.js'
-export { View, isViewClass } from './views/view.js'
+export { View, isViewClass, bindView } from './views/view.js'
 export { APIView, APIViewBase, type APIViewDefinition, type APIViewInstance, type TypedView, type DefinedViewClass } from './views/api-view.js'
 export {
   ListView, CreateView, RetrieveView, UpdateView, DestroyView, ListCreateView, RetrieveUpdateView,

@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest,
 import { FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
 import { joinPath } from '../views/actions.js'
 import type { RouteSpec, ViewClass } from '../views/route-spec.js'
-import { BIND, isViewClass, type View } from '../views/view.js'
+import { bindView, isViewClass, type View } from '../views/view.js'
 import { buildRouteSchema } from './schemas.js'
 
 export interface ViewRouterOptions {
@@ -107,7 +107,7 @@ export class ViewRouter {
         config: { ...(routeOptions.config as object | undefined), [VIEW_ROUTE_CONFIG]: { view, name, operation: spec.name } } as any,
         handler: function viewHandler (request: FastifyRequest, reply: FastifyReply) {
           const instanceOfView = new view() as View
-          instanceOfView[BIND](request, reply)
+          bindView(instanceOfView, request, reply)
           return spec.invoke(instanceOfView, request, reply)
         }
       })

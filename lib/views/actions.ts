@@ -14,8 +14,11 @@ const ROUTE_TAG = Symbol.for('fastify-views.route-tag')
 
 /** What a decorator leaves on a method: enough to build the route once the class is known. */
 export interface RouteTag {
-  build (name: string, viewClass: { detailPath: string, name: string }): RouteSpec
+  build (name: string, viewClass: ViewClassShape): RouteSpec
 }
+
+/** What a tag needs to know of the class it is collected from. */
+export interface ViewClassShape { detailPath: string, name: string, detailParams (): TObject | undefined }
 
 export interface ActionSchema extends OperationSchema {
   params?: TObject
@@ -54,7 +57,7 @@ export function joinPath (...parts: string[]): string {
 }
 
 /** Every tagged method along the prototype chain, nearest first, one spec per name. */
-export function collectActions (viewClass: { prototype: object, detailPath: string, name: string }): RouteSpec[] {
+export function collectActions (viewClass: ViewClassShape & { prototype: object }): RouteSpec[] {
   const specs: RouteSpec[] = []
   const seen = new Set<string>()
   for (let proto = viewClass.prototype; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
@@ -88,7 +91,7 @@ export function route<const S extends ActionSchema = ActionSchema> (
         name,
         method,
         path: options.detail === true ? joinPath(viewClass.detailPath, path) : joinPath(path),
-        schema: operation,
+        schema: options.detail === true && operation.params === undefined ? { ...operation, params: viewClass.detailParams() } : operation,
         detail: options.detail === true,
         routeOptions: options.route,
         invoke: async (view, request, reply) => {

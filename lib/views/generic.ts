@@ -16,7 +16,7 @@ import { NotFoundError } from '../http-errors.js'
 import { collectActions } from './actions.js'
 import type { DefinedViewClass, TypedView } from './api-view.js'
 import type { RouteSpec } from './route-spec.js'
-import type { MaybePromise, OperationDocs, OperationSchema, SharedSchema } from './types.js'
+import type { MaybePromise, OperationDocs, OperationSchema, SharedSchema, StaticOf } from './types.js'
 import { sendResult } from './respond.js'
 import { View } from './view.js'
 
@@ -46,8 +46,10 @@ type UpdateOf<D extends GenericDefinition> = D['update'] extends TSchema ? Stati
 type PartialOf<D extends GenericDefinition> = D['partialUpdate'] extends TSchema ? Static<D['partialUpdate']> : Partial<UpdateOf<D>>
 type Found<T> = MaybePromise<T | null | undefined>
 
-export interface GenericViewInstance<D extends GenericDefinition> extends Omit<TypedView<D>, 'body'> {
+export interface GenericViewInstance<D extends GenericDefinition> extends Omit<TypedView<D>, 'body' | 'params'> {
   body: unknown
+  /** The URL's parameters; `id` is set on detail routes (retrieve, update, destroy, detail actions). */
+  params: StaticOf<D['params'], {}> & { id: IdOf<D> }
   list? (): MaybePromise<Array<ModelOf<D>>>
   create? (body: CreateOf<D>): MaybePromise<ModelOf<D>>
   retrieve? (id: IdOf<D>): Found<ModelOf<D>>
@@ -84,6 +86,10 @@ export class GenericViewBase extends View {
   /** Operations the class must implement, and those it may. */
   static requiredOperations: GenericOperation[] = []
   static optionalOperations: GenericOperation[] = []
+
+  static override detailParams (): TObject {
+    return detailParams(this.definition)
+  }
 
   static override collectRoutes (): RouteSpec[] {
     const definition = this.definition

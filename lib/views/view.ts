@@ -5,11 +5,10 @@
  * per-request data lives.
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { TObject } from '@sinclair/typebox'
 import type { RouteSpec } from './route-spec.js'
 import type { SharedSchema } from './types.js'
 import { collectActions } from './actions.js'
-
-export const BIND = Symbol('fastify-views.bind')
 
 export class View {
   /** The per-view schema shared by its routes; factories like `APIView(def)` set it. */
@@ -25,15 +24,6 @@ export class View {
   get app (): FastifyInstance { return this.request.server }
   get log (): FastifyBaseLogger { return this.request.log }
 
-  [BIND] (request: FastifyRequest, reply: FastifyReply): void {
-    this.request = request
-    this.reply = reply
-    this.params = request.params
-    this.query = request.query
-    this.headers = request.headers
-    this.body = request.body
-  }
-
   /** The routes this class serves; subclasses add their own kinds and keep the actions. */
   static collectRoutes (): RouteSpec[] {
     return collectActions(this)
@@ -41,6 +31,21 @@ export class View {
 
   /** Where detail actions live, relative to the view's prefix. */
   static detailPath = '/:id'
+
+  /** The params schema of detail routes (generic views type `:id` with it). */
+  static detailParams (): TObject | undefined {
+    return undefined
+  }
+}
+
+/** Binds a fresh view to its request; a function rather than a method so no hidden member leaks into user types. */
+export function bindView (view: View, request: FastifyRequest, reply: FastifyReply): void {
+  view.request = request
+  view.reply = reply
+  view.params = request.params
+  view.query = request.query
+  view.headers = request.headers
+  view.body = request.body
 }
 
 /** Is `value` a class whose instances are views? */

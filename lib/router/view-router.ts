@@ -13,6 +13,7 @@ import { joinPath } from '../views/actions.js'
 import type { RouteSpec, ViewClass } from '../views/route-spec.js'
 import { bindView, isViewClass, type View } from '../views/view.js'
 import { buildRouteSchema } from './schemas.js'
+import { ProblemDetails, ValidationIssue } from '../problem.js'
 
 export interface ViewRouterOptions {
   /** Prefix of every view of this router, below the prefix the plugin is registered with. */
@@ -86,6 +87,8 @@ export class ViewRouter {
 
   /** The Fastify plugin: `app.register(router.plugin, { prefix })`. Encapsulated, like any plugin. */
   readonly plugin: FastifyPluginAsync = async (instance) => {
+    // Error responses reference the problem schema: make it known even without configureApp().
+    for (const schema of [ValidationIssue, ProblemDetails]) if (instance.getSchema(schema.$id as string) === undefined) instance.addSchema(schema)
     for (const registration of this.registrations) this.mount(instance, registration)
   }
 

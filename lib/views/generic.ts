@@ -123,7 +123,7 @@ function genericRoute (viewName: string, definition: GenericDefinition, operatio
     case 'list':
       if (definition.listQuery !== undefined) schema.querystring = definition.listQuery
       else if (definition.querystring !== undefined) schema.querystring = definition.querystring
-      schema.response = { 200: Type.Array(model) }
+      schema.response = { 200: Type.Array(model, { description: `The ${name} items` }) }
       schema.summary ??= `List ${name} items`
       invoke = async (view, _request, reply) => sendResult(reply, await (view as any).list(), 200)
       break

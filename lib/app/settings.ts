@@ -1,0 +1,100 @@
+/**
+ * createApp's settings: explicit options first, then environment variables, each checked once at startup.
+ * A bad value stops startup with FVIEWS_ERR_OPTION_INVALID naming the setting and the accepted range.
+ */
+import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+
+export interface RedisSettings { url: string }
+
+export interface AppSettings {
+  /** Redis URL; undefined means the in-memory broker. */
+  redisUrl: string | undefined
+  topicPrefix: string
+  heartbeatSeconds: number
+  /** `false`: no CORS; `true`: any origin; a list: those origins. */
+  corsOrigins: boolean | string[]
+}
+
+export interface SettingsInput {
+  redisUrl?: string
+  redis?: { host?: string, port?: number, db?: number, password?: string }
+  topicPrefix?: string
+  heartbeatSeconds?: number
+  corsOrigins?: boolean | string | string[]
+}
+
+type Env = Record<string, string | undefined>
+
+function integer (name: string, raw: string | number, min: number, max: number): number {
+  const value = typeof raw === 'number' ? raw : Number(raw.trim())
+  if (typeof raw === 'string' && raw.trim() === '') throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got an empty value`)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got '${String(raw)}'`)
+  }
+  return value
+}
+
+function seconds (name: string, raw: string | number, max: number): number {
+  const value = typeof raw === 'number' ? raw : Number(raw.trim())
+  if (!Number.isFinite(value) || value < 0 || value > max || (typeof raw === 'string' && raw.trim() === '')) {
+    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected a number of seconds from 0 (off) to ${max}, got '${String(raw)}'`)
+  }
+  return value
+}
+
+function redisUrl (input: SettingsInput, env: Env): string | undefined {
+  if (input.redisUrl !== undefined) return checkedUrl('redisUrl', input.redisUrl)
+  if (input.redis !== undefined) return urlFromParts('redis', input.redis.host, input.redis.port, input.redis.db, input.redis.password)
+  if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') return checkedUrl('REDIS_URL', env.REDIS_URL)
+  if (env.REDIS_HOST !== undefined || env.REDIS_PORT !== undefined || env.REDIS_DB !== undefined) {
+    return urlFromParts('REDIS_HOST/REDIS_PORT/REDIS_DB', env.REDIS_HOST,
+      env.REDIS_PORT === undefined ? undefined : integer('REDIS_PORT', env.REDIS_PORT, 1, 65535),
+      env.REDIS_DB === undefined ? undefined : integer('REDIS_DB', env.REDIS_DB, 0, 15))
+  }
+  return undefined
+}
+
+function checkedUrl (name: string, raw: string): string {
+  let url: URL
+  try { url = new URL(raw) } catch { throw new FVIEWS_ERR_OPTION_INVALID(name, `expected a redis:// or rediss:// URL, got '${raw}'`) }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new FVIEWS_ERR_OPTION_INVALID(name, `expected a redis:// or rediss:// URL, got '${raw}'`)
+  return raw
+}
+
+function urlFromParts (name: string, host = '127.0.0.1', port = 6379, db = 0, password?: string): string {
+  integer(`${name} port`, port, 1, 65535)
+  integer(`${name} db`, db, 0, 15)
+  const auth = password === undefined ? '' : `:${encodeURIComponent(password)}@`
+  return `redis://${auth}${host.includes(':') ? `[${host}]` : host}:${port}/${db}`
+}
+
+function corsOrigins (input: SettingsInput, env: Env): boolean | string[] {
+  const raw = input.corsOrigins ?? env.CORS_ORIGINS
+  if (raw === undefined || raw === false || raw === '') return false
+  if (raw === true || raw === '*') return true
+  const list = (Array.isArray(raw) ? raw : raw.split(',')).map((origin) => origin.trim()).filter((origin) => origin !== '')
+  for (const origin of list) {
+    if (origin === '*') return true
+    try { new URL(origin) } catch { throw new FVIEWS_ERR_OPTION_INVALID('CORS_ORIGINS', `expected '*' or comma-separated origins like https://app.example.com, got '${origin}'`) }
+  }
+  return list
+}
+
+function topicPrefix (input: SettingsInput, env: Env): string {
+  const prefix = input.topicPrefix ?? env.TOPIC_PREFIX ?? ''
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  if (prefix.length > 64 || /[\s\0-\x1f{}]/.test(prefix)) {
+    throw new FVIEWS_ERR_OPTION_INVALID('TOPIC_PREFIX', `expected at most 64 characters without whitespace, control characters or braces, got '${prefix}'`)
+  }
+  return prefix
+}
+
+export function resolveSettings (input: SettingsInput = {}, env: Env = process.env): AppSettings {
+  const heartbeat = input.heartbeatSeconds ?? env.SSE_HEARTBEAT_SECONDS
+  return {
+    redisUrl: redisUrl(input, env),
+    topicPrefix: topicPrefix(input, env),
+    heartbeatSeconds: heartbeat === undefined ? 15 : seconds(input.heartbeatSeconds === undefined ? 'SSE_HEARTBEAT_SECONDS' : 'heartbeatSeconds', heartbeat, 3600),
+    corsOrigins: corsOrigins(input, env)
+  }
+}

@@ -9,8 +9,9 @@ import FindMyWay from 'find-my-way'
 import { HttpError } from './http-errors.js'
 import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, validationIssues, type ProblemDocument } from './problem.js'
 import { registerOpenAPI, type OpenAPIOptions } from './openapi/swagger.js'
+import { streamRegistryOf, type StreamSettings } from './sse/registry.js'
 
-export interface ConfigureAppOptions extends OpenAPIOptions {
+export interface ConfigureAppOptions extends OpenAPIOptions, StreamSettings {
   /** `true` for permissive CORS (any origin), or @fastify/cors options. */
   cors?: boolean | FastifyCorsOptions
 }
@@ -71,6 +72,9 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
     }
     return sendProblem(reply, problem(404, `No route ${request.method} ${path}`, request, { code: 'FVIEWS_ERR_ROUTE_NOT_FOUND' }))
   })
+
+  // Event streams: their default heartbeat, and the drain that ends them when the app closes.
+  streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })
 
   if (options.cors !== undefined && options.cors !== false) {
     await app.register(cors, options.cors === true ? { origin: true } : options.cors)

@@ -14,6 +14,8 @@ import type { RouteSpec, ViewClass } from '../views/route-spec.js'
 import { bindView, isViewClass, type View } from '../views/view.js'
 import { buildRouteSchema } from './schemas.js'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
+import { streamRouteOptions } from '../sse/endpoint.js'
+import { streamRegistryOf } from '../sse/registry.js'
 
 export interface ViewRouterOptions {
   /** Prefix of every view of this router, below the prefix the plugin is registered with. */
@@ -98,10 +100,12 @@ export class ViewRouter {
 
   private mount (instance: FastifyInstance, { view, options, name, specs }: Registration): void {
     const tags = [...this.tags, ...(options.tags ?? [])]
+    // Streams need a registry so app.close() can end them; configureApp made one unless it was not used.
+    if (specs.some((spec) => spec.stream === true)) streamRegistryOf(instance)
     for (const spec of specs) {
       const url = this.urlOf(options, spec) || '/'
       const schema = buildRouteSchema(spec, { instance, viewName: name, tags })
-      const routeOptions = { ...options.routeOptions, ...spec.routeOptions }
+      const routeOptions = { ...(spec.stream === true ? streamRouteOptions(instance) : {}), ...options.routeOptions, ...spec.routeOptions }
       instance.route({
         ...routeOptions,
         method: spec.method,

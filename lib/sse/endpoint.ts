@@ -1,0 +1,164 @@
+/**
+ * An SSE endpoint as a RouteSpec: the route's schema (with the Last-Event-ID inputs and the
+ * text/event-stream response documented), and the handler that runs the pre-stream step, opens the
+ * stream and pulls the generator through the compiled validator and serializer.
+ */
+import type { TObject } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import { v7 as uuidv7 } from 'uuid'
+import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
+import { HttpError } from '../http-errors.js'
+import { problem, problemFromHttpError } from '../problem.js'
+import type { RouteSpec } from '../views/route-spec.js'
+import type { MaybePromise, OperationSchema } from '../views/types.js'
+import type { View } from '../views/view.js'
+import { encodeFrame } from './encoder.js'
+import { compileEvents } from './event-schema.js'
+import { STREAM_REGISTRY, type StreamRegistry } from './registry.js'
+import { EventStream } from './stream.js'
+import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
+
+export const EVENT_STREAM = 'text/event-stream'
+/** Longest Last-Event-ID passed to a view; a longer one is ignored (it is untrusted input). */
+export const MAX_LAST_EVENT_ID_LENGTH = 1024
+/** Fastify accepts only a positive handlerTimeout per route: the longest a timer can wait (~24.8 days). */
+const NO_HANDLER_TIMEOUT = 2 ** 31 - 1
+
+const LAST_EVENT_ID_QUERY = { type: 'string', description: 'Resume point, for clients that cannot send the Last-Event-ID header' }
+const LAST_EVENT_ID_HEADER = { type: 'string', description: 'The id of the last event received; sent by EventSource when it reconnects' }
+
+/** The resume point a client sent: the Last-Event-ID header, else `?lastEventId=`. */
+export function lastEventIdOf (request: FastifyRequest, maxLength = MAX_LAST_EVENT_ID_LENGTH): string | undefined {
+  const header = request.headers['last-event-id']
+  const value = typeof header === 'string' ? header : (request.query as { lastEventId?: unknown } | undefined)?.lastEventId
+  return typeof value === 'string' && value.length <= maxLength ? value : undefined
+}
+
+/** Adds an optional property to an object schema (a copy without `$id`: it is no longer that schema). */
+function withProperty (schema: TObject | undefined, name: string, property: object): TObject {
+  if (schema === undefined) return { type: 'object', properties: { [name]: property } } as unknown as TObject
+  const { $id: _id, ...rest } = schema
+  return { ...rest, properties: { ...schema.properties, [name]: property } } as unknown as TObject
+}
+
+export interface EndpointOptions {
+  /** Operation name, used in the operationId. */
+  name: string
+  path: string
+  definition: SSERouteDefinition
+  /** Names the endpoint in startup errors: `View.method`. */
+  where: string
+  detail?: boolean
+  routeOptions?: Omit<RouteShorthandOptions, 'schema' | 'handler'>
+  /** Runs before anything is streamed: an error here is an ordinary problem document. */
+  before?: (view: View, context: SSEContext<any>) => MaybePromise<void>
+  /** The events; may be a promise of them, which also runs before anything is streamed. */
+  produce: (view: View, context: SSEContext<any>) => MaybePromise<AsyncIterable<ServerSentEvent>>
+}
+
+function registryOf (request: FastifyRequest): StreamRegistry | undefined {
+  return (request.server as any)[STREAM_REGISTRY]
+}
+
+/** The `event: error` frame that replaces a failure once streaming has begun; the error is logged. */
+export function errorFrame (request: FastifyRequest, error: unknown): string {
+  request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
+  const code = (error as { code?: unknown } | null)?.code
+  const doc = error instanceof HttpError
+    ? problemFromHttpError(error, request)
+    : problem(500, `The event stream failed; the error was logged with request id ${String(request.id)}`, request, {
+      // The library's own stream errors keep their code; anything else says nothing of the internals.
+      code: typeof code === 'string' && code.startsWith('FVIEWS_ERR_SSE_') ? code : 'FVIEWS_ERR_INTERNAL'
+    })
+  return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
+}
+
+/** Route options every SSE route needs, given the instance it is mounted on. */
+export function streamRouteOptions (instance: FastifyInstance): Record<string, unknown> {
+  const options: Record<string, unknown> = {
+    // A broad @fastify/compress setting would gzip and buffer the whole stream.
+    compress: false,
+    // HEAD would open a stream just to discard it.
+    exposeHeadRoute: false
+  }
+  // A server-level handlerTimeout would kill every stream at its deadline (fastify >= 5.8).
+  if ((instance.initialConfig as { handlerTimeout?: number }).handlerTimeout! > 0) options.handlerTimeout = NO_HANDLER_TIMEOUT
+  return options
+}
+
+function checkStreamSettings (definition: SSERouteDefinition, where: string): void {
+  const { heartbeatSeconds, retry } = definition
+  if (heartbeatSeconds !== undefined && !(Number.isFinite(heartbeatSeconds) && heartbeatSeconds >= 0)) {
+    throw new FVIEWS_ERR_VIEW_INVALID(where, `'heartbeatSeconds' must be a number of seconds >= 0 (0 disables), got ${String(heartbeatSeconds)}`)
+  }
+  if (retry !== undefined && !(Number.isSafeInteger(retry) && retry >= 0)) {
+    throw new FVIEWS_ERR_VIEW_INVALID(where, `'retry' must be a non-negative integer of milliseconds, got ${String(retry)}`)
+  }
+}
+
+export function sseEndpoint (options: EndpointOptions): RouteSpec {
+  const { definition } = options
+  const events = compileEvents(definition, options.where)
+  checkStreamSettings(definition, options.where)
+  const schema: OperationSchema & { params?: TObject } = {
+    summary: definition.summary,
+    description: definition.description,
+    tags: definition.tags,
+    operationId: definition.operationId,
+    deprecated: definition.deprecated,
+    hide: definition.hide,
+    errors: definition.errors,
+    querystring: withProperty(definition.querystring, 'lastEventId', LAST_EVENT_ID_QUERY),
+    headers: withProperty(definition.headers, 'last-event-id', LAST_EVENT_ID_HEADER),
+    response: {
+      200: {
+        description: 'A stream of Server-Sent Events (text/event-stream); each event is described by the schema',
+        content: { [EVENT_STREAM]: { schema: events.documentation, example: definition.example ?? events.example } }
+      } as any
+    }
+  }
+  if (definition.params !== undefined) schema.params = definition.params
+  for (const key of Object.keys(schema) as Array<keyof typeof schema>) if (schema[key] === undefined) delete schema[key]
+
+  return {
+    name: options.name,
+    method: 'GET',
+    path: options.path,
+    schema,
+    stream: true,
+    detail: options.detail,
+    routeOptions: options.routeOptions,
+    invoke: async (view, request, reply) => {
+      const registry = registryOf(request)
+      const stream = new EventStream(request, reply, registry)
+      const context: SSEContext<any> = {
+        params: request.params as any,
+        query: request.query as any,
+        headers: request.headers as any,
+        request,
+        reply,
+        lastEventId: lastEventIdOf(request),
+        signal: stream.signal
+      }
+      const target = view as View & { signal?: AbortSignal, lastEventId?: string, retry?: number, eventId?: (event: ServerSentEvent) => unknown }
+      target.signal = context.signal
+      target.lastEventId = context.lastEventId
+      if (options.before !== undefined) await options.before(view, context)
+      const iterable = await options.produce(view, context)
+      const eventId = typeof target.eventId === 'function' ? (event: ServerSentEvent) => target.eventId!(event) : () => uuidv7()
+      const encode = (item: ServerSentEvent): string => {
+        if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
+        const data = events.serialize(item.event, item.data)
+        const id = item.id === undefined ? eventId(item) : item.id
+        return encodeFrame({ id: id as string | number | undefined, event: item.event, retry: item.retry, data })
+      }
+      const retry = target.retry ?? definition.retry
+      stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error))
+      stream.start({
+        heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
+        opening: retry === undefined ? undefined : { retry }
+      })
+      return reply
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The open event streams of an app, so that `app.close()` can end them: without this, a close with one
+ * open stream waits forever under Fastify's default `forceCloseConnections: 'idle'`.
+ *
+ * Shutdown is a drain: the server stops accepting connections, then each stream ends at a random moment
+ * of the drain window, so clients reconnect (to another instance, behind a load balancer) spread over
+ * the window rather than all at once, and resume from their Last-Event-ID.
+ */
+import type { FastifyInstance } from 'fastify'
+import type { EventStream } from './stream.js'
+
+export interface StreamSettings {
+  /** Streams end over this window on close, each at a random moment (default 0 ms: all at once). */
+  drainMs?: number
+  /** Seconds of silence before a heartbeat comment (default 15; 0 disables). */
+  heartbeatSeconds?: number
+}
+
+export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
+
+export class StreamRegistry {
+  readonly streams = new Set<EventStream>()
+  /** Streams end over this window on close, each at a random moment (ms). */
+  drainMs: number
+  /** Default seconds of silence before a heartbeat, for streams that set none. */
+  heartbeatSeconds: number
+  draining = false
+
+  constructor (settings: StreamSettings = {}) {
+    this.drainMs = settings.drainMs ?? 0
+    this.heartbeatSeconds = settings.heartbeatSeconds ?? 15
+  }
+
+  get size (): number { return this.streams.size }
+
+  add (stream: EventStream): void { this.streams.add(stream) }
+  delete (stream: EventStream): void { this.streams.delete(stream) }
+
+  /** Ends every open stream over the drain window; resolves when all have ended. */
+  async drain (): Promise<void> {
+    this.draining = true
+    const pending = [...this.streams].map((stream) => new Promise<void>((resolve) => {
+      if (stream.signal.aborted) { resolve(); return }
+      stream.signal.addEventListener('abort', () => resolve(), { once: true })
+      const end = () => stream.end('shutdown')
+      if (this.drainMs === 0) end()
+      else setTimeout(end, Math.random() * this.drainMs).unref()
+    }))
+    await Promise.all(pending)
+  }
+}
+
+/**
+ * The registry of `instance`, created on first use with a preClose hook that drains it. configureApp
+ * creates it on the root so every router shares it; a router mounted without configureApp gets its own.
+ */
+export function streamRegistryOf (instance: FastifyInstance, settings?: StreamSettings): StreamRegistry {
+  const existing = (instance as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  if (existing !== undefined) return existing
+  const registry = new StreamRegistry(settings)
+  instance.decorate(STREAM_REGISTRY as any, registry)
+  instance.addHook('preClose', async function drainEventStreams () {
+    // Stop accepting connections first, so a client whose stream ends reconnects elsewhere. Fastify
+    // closes the server again right after this hook and tolerates ERR_SERVER_NOT_RUNNING.
+    if (registry.size > 0 && instance.server.listening) instance.server.close()
+    await registry.drain()
+  })
+  return registry
+}

@@ -1,0 +1,99 @@
+import t from 'tap'
+import { setTimeout as wait } from 'node:timers/promises'
+import { Type } from '@sinclair/typebox'
+import { ServerSideEventsView, type SSEViewDefinition } from '../../lib/index.js'
+import { buildApp } from '../helpers/app.js'
+import { listen } from '../helpers/http.js'
+import { frames, openStream, openStreams, until } from '../helpers/sse-http.js'
+
+const HEARTBEAT = ': \n\n'
+
+/** A view that sends its opening frame (`retry: 1000`, so it is no comment) and one event, then stays silent. */
+function silentView (settings: Pick<SSEViewDefinition, 'heartbeatSeconds'>) {
+  return class Silent extends ServerSideEventsView({ data: Type.String(), retry: 1000, ...settings }) {
+    async * events () {
+      yield { data: 'hello', id: 'e1' }
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+    }
+  }
+}
+
+const OPENING = 'retry: 1000\n\nid: e1\ndata: hello\n\n'
+
+t.test('a silent stream receives ": " comment frames, never with an id', async (t) => {
+  const app = await buildApp(t, (router) => { router.registerView(silentView({ heartbeatSeconds: 0.05 }), { prefix: '/silent' }) })
+  const base = await listen(app)
+  const stream = await openStream(base, '/silent')
+  const text = await stream.body.until(HEARTBEAT, 3)
+  t.ok(text.startsWith(OPENING), 'the opening and the event come first')
+  t.same(frames(text.slice(OPENING.length)), [HEARTBEAT, HEARTBEAT, HEARTBEAT], 'then heartbeats only: no id, no data, no event')
+  stream.body.close()
+  await until(() => openStreams(app) === 0, 'the stream is closed')
+})
+
+t.test('a stream that writes continuously gets no heartbeat between its events', async (t) => {
+  class Busy extends ServerSideEventsView({ data: Type.Integer(), retry: 1000, heartbeatSeconds: 0.2 }) {
+    async * events () {
+      for (let i = 0; ; i++) {
+        await wait(10, undefined, { signal: this.signal })
+        yield { data: i, id: null }
+      }
+    }
+  }
+  const app = await buildApp(t, (router) => {
+    router.registerView(Busy, { prefix: '/busy' }).registerView(silentView({ heartbeatSeconds: 0.2 }), { prefix: '/silent' })
+  })
+  const base = await listen(app)
+  const busy = await openStream(base, '/busy')
+  const silent = await openStream(base, '/silent')
+  // The silent stream, with the same heartbeat, is the clock: two heartbeats there is >= 0.4 s of streaming.
+  await silent.body.until(HEARTBEAT, 2)
+  const sent = frames(busy.body.text)
+  t.ok(sent.length > 10, `the busy stream was streaming (${sent.length} frames)`)
+  t.same(sent.filter((frame) => frame.startsWith(':')), [], 'no comment frame among its events')
+  t.same(sent.filter((frame) => !/^data: \d+\n\n$/.test(frame)), ['retry: 1000\n\n'], 'only the opening and events')
+  busy.body.close()
+  silent.body.close()
+  await until(() => openStreams(app) === 0, 'both streams are closed')
+})
+
+t.test('heartbeatSeconds: 0 sends none', async (t) => {
+  const app = await buildApp(t, (router) => {
+    router.registerView(silentView({ heartbeatSeconds: 0 }), { prefix: '/off' }).registerView(silentView({ heartbeatSeconds: 0.05 }), { prefix: '/on' })
+  })
+  const base = await listen(app)
+  const off = await openStream(base, '/off')
+  const on = await openStream(base, '/on')
+  await off.body.until(OPENING)
+  await on.body.until(HEARTBEAT, 5) // >= 0.25 s
+  t.equal(off.body.text, OPENING, 'nothing after the opening and the event')
+  off.body.close()
+  on.body.close()
+})
+
+t.test("configureApp's heartbeatSeconds is the default; a view's definition overrides it", async (t) => {
+  const Inherits = silentView({})
+  const appOn = await buildApp(t, (router) => {
+    router.registerView(Inherits, { prefix: '/inherits' }).registerView(silentView({ heartbeatSeconds: 0 }), { prefix: '/off' })
+  }, { configure: { heartbeatSeconds: 0.05 } })
+  const appOff = await buildApp(t, (router) => {
+    router.registerView(Inherits, { prefix: '/inherits' }).registerView(silentView({ heartbeatSeconds: 0.05 }), { prefix: '/on' })
+  }, { configure: { heartbeatSeconds: 0 } })
+  const [baseOn, baseOff] = [await listen(appOn), await listen(appOff)]
+  const inheritsOn = await openStream(baseOn, '/inherits')
+  const overriddenOff = await openStream(baseOn, '/off')
+  const inheritsOff = await openStream(baseOff, '/inherits')
+  const overriddenOn = await openStream(baseOff, '/on')
+  await inheritsOn.body.until(HEARTBEAT, 3)
+  await overriddenOn.body.until(HEARTBEAT, 3)
+  // Both clocks above ran >= 0.15 s after the two silent ones had their opening.
+  await overriddenOff.body.until(OPENING)
+  await inheritsOff.body.until(OPENING)
+  t.equal(overriddenOff.body.text, OPENING, 'heartbeatSeconds: 0 in the view beats the app default of 0.05')
+  t.equal(inheritsOff.body.text, OPENING, 'the app default of 0 applies to a view that sets none')
+  t.same(frames(inheritsOn.body.text.slice(OPENING.length)).slice(0, 3), [HEARTBEAT, HEARTBEAT, HEARTBEAT], 'the app default of 0.05 applies')
+  for (const stream of [inheritsOn, overriddenOff, inheritsOff, overriddenOn]) stream.body.close()
+
+  const appDefault = await buildApp(t, (router) => { router.registerView(Inherits, { prefix: '/inherits' }) })
+  t.equal((appDefault as any)[Symbol.for('fastify-views.stream-registry')].heartbeatSeconds, 15, 'without a setting, 15 s')
+})

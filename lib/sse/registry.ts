@@ -18,6 +18,9 @@ export interface StreamSettings {
 
 export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
 
+/** How long an ended stream may take to flush on shutdown before its connection is dropped. */
+export const SHUTDOWN_FLUSH_MS = 1_000
+
 export class StreamRegistry {
   readonly streams = new Set<EventStream>()
   /** Streams end over this window on close, each at a random moment (ms). */
@@ -42,7 +45,12 @@ export class StreamRegistry {
     const pending = [...this.streams].map((stream) => new Promise<void>((resolve) => {
       if (stream.signal.aborted) { resolve(); return }
       stream.signal.addEventListener('abort', () => resolve(), { once: true })
-      const end = () => stream.end('shutdown')
+      const end = () => {
+        stream.end('shutdown')
+        // A client that stopped reading never lets the end flush, so the connection never closes and
+        // app.close() would wait forever (test/sse/shutdown.test.ts): drop it after a grace period.
+        setTimeout(() => { if (!stream.signal.aborted) stream.close('shutdown') }, SHUTDOWN_FLUSH_MS).unref()
+      }
       if (this.drainMs === 0) end()
       else setTimeout(end, Math.random() * this.drainMs).unref()
     }))

@@ -1,0 +1,188 @@
+import t from 'tap'
+import { connect as connectHttp2, constants } from 'node:http2'
+import { setTimeout as wait } from 'node:timers/promises'
+import { Type } from '@sinclair/typebox'
+import { APIView, ServerSideEventsView } from '../../lib/index.js'
+import { buildApp } from '../helpers/app.js'
+import { http, listen } from '../helpers/http.js'
+import { deferred, frames, LogCapture, openStream, openStreams, rawRequest, until } from '../helpers/sse-http.js'
+
+/** Fails fast, rather than at the runner's timeout, when `promise` hangs. */
+async function within<T> (promise: Promise<T>, what: string, limitMs = 10_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const hang = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what} hangs`)), limitMs) })
+  try {
+    return await Promise.race([promise, hang])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+t.test('app.close() ends every open stream, runs every finally, and clients see a clean end', async (t) => {
+  const order: string[] = []
+  const reasons: Record<string, unknown> = {}
+  class Idle extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () {
+      try {
+        yield { data: 'idle', id: 'i1' }
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      } finally {
+        reasons.idle = this.signal.reason
+        order.push('idle finally')
+      }
+    }
+  }
+  class Sleeping extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () {
+      try {
+        yield { data: 'sleeping', id: 's1' }
+        await wait(3_600_000, undefined, { signal: this.signal })
+      } finally {
+        reasons.sleeping = this.signal.reason
+        order.push('sleeping finally')
+      }
+    }
+  }
+  class Firehose extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () {
+      try {
+        while (true) yield { data: 'x'.repeat(64 * 1024), id: null }
+      } finally {
+        reasons.firehose = this.signal.reason
+        order.push('firehose finally')
+      }
+    }
+  }
+  const app = await buildApp(t, (router) => {
+    router.registerView(Idle, { prefix: '/idle' }).registerView(Sleeping, { prefix: '/sleeping' }).registerView(Firehose, { prefix: '/firehose' })
+  })
+  const base = await listen(app)
+  const idle = await openStream(base, '/idle')
+  const sleeping = await openStream(base, '/sleeping')
+  await idle.body.until('data: idle\n\n')
+  await sleeping.body.until('data: sleeping\n\n')
+  const stuck = await rawRequest(base, '/firehose') // a client that never reads: its stream cannot flush
+  t.teardown(() => stuck.socket.destroy())
+  await until(() => openStreams(app) === 3, 'three streams are open')
+
+  await within(app.close(), 'app.close()')
+  order.push('closed')
+  t.same(order.slice(-1), ['closed'])
+  t.same([...order].sort(), ['closed', 'firehose finally', 'idle finally', 'sleeping finally'], 'every finally ran before close() resolved')
+  // The two waiting generators were woken by the signal; the firehose, paused at a yield, was stopped by
+  // return() when its stream ended, before its connection (and so the signal) was closed.
+  t.same(reasons, { idle: 'shutdown', sleeping: 'shutdown', firehose: undefined }, 'the signal says why')
+  // close() resolved, so the server has no connection left: the never-reading client, which could not take
+  // the end of its stream, was dropped after the flush grace period instead of holding close() forever.
+  t.equal(await idle.body.all(), ': \n\nid: i1\ndata: idle\n\n', 'a clean end: no error, nothing cut')
+  t.equal(await sleeping.body.all(), ': \n\nid: s1\ndata: sleeping\n\n')
+  t.equal(openStreams(app), 0)
+})
+
+t.test('with drainMs, streams end spread over the window, each at its random moment, before close() resolves', async (t) => {
+  const app = await buildApp(t, (router) => {
+    router.registerView(class Waiting extends ServerSideEventsView({ data: Type.Integer() }) {
+      async * events () {
+        yield { data: Number(this.request.headers['x-client']), id: null }
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      }
+    }, { prefix: '/waiting' })
+  }, { configure: { drainMs: 300 } })
+  const base = await listen(app)
+  const streams = []
+  for (const client of [0, 1, 2]) {
+    const stream = await openStream(base, '/waiting', { 'x-client': String(client) })
+    await stream.body.until(`data: ${client}\n\n`)
+    streams.push(stream)
+  }
+  const ended: number[] = []
+  streams.forEach((stream, client) => { void stream.body.done.then(() => ended.push(client)) })
+  // Each stream's moment in the window is Math.random() * drainMs, drawn in the order the streams opened.
+  const random = Math.random
+  const moments = [0.9, 0.1, 0.5]
+  Math.random = () => moments.shift() ?? random()
+  try {
+    await within(app.close(), 'app.close()')
+  } finally {
+    Math.random = random
+  }
+  t.same(moments, [], 'one random moment per stream')
+  await Promise.all(streams.map((stream) => stream.body.done))
+  t.same(ended, [1, 2, 0], 'the streams ended in the order of their moments: spread over the window, not all at once')
+  for (const [client, stream] of streams.entries()) t.equal(await stream.body.all(), `: \n\ndata: ${client}\n\n`, `client ${client}: a clean end`)
+})
+
+t.test('a server-level handlerTimeout does not kill a stream; an ordinary route still times out', async (t) => {
+  let yielded = 0
+  class Paced extends ServerSideEventsView({ data: Type.Integer() }) {
+    async * events () {
+      for (let i = 1; ; i++) {
+        await wait(20, undefined, { signal: this.signal })
+        yielded = i
+        yield { data: i, id: null }
+      }
+    }
+  }
+  class Slow extends APIView({ get: {} }) {
+    async get () {
+      await wait(1_000)
+      return { late: true }
+    }
+  }
+  const logs = new LogCapture()
+  const app = await buildApp(t, (router) => { router.registerView(Paced, { prefix: '/paced' }).registerView(Slow, { prefix: '/slow' }) }, {
+    fastify: { handlerTimeout: 50, logger: { level: 'info', stream: logs }, genReqId: () => 'rid-1' }
+  })
+  const base = await listen(app)
+  const stream = await openStream(base, '/paced')
+  // Twelve events paced by 20 ms timers: the stream has lived at least 240 ms, well past the 50 ms deadline.
+  const text = await stream.body.until('\n\n', 13)
+  t.same(frames(text).slice(0, 13), [': \n\n', ...Array.from({ length: 12 }, (_, i) => `data: ${i + 1}\n\n`)])
+  t.equal(stream.body.error, undefined, 'the stream was not cut')
+  t.ok(yielded >= 12)
+  stream.body.close()
+
+  const res = await http(base, 'GET', '/slow')
+  t.same([res.status, res.headers['content-type']], [500, 'application/problem+json; charset=utf-8'], 'the ordinary route timed out')
+  t.same(res.json(), { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'An internal error occurred; it was logged with request id rid-1', instance: '/slow', code: 'FVIEWS_ERR_INTERNAL' })
+  const failed = await logs.waitFor((line) => line.msg === 'request failed')
+  t.same([(failed.err as any).code, failed.route], ['FST_ERR_HANDLER_TIMEOUT', '/slow'], "it was Fastify's handler timeout")
+})
+
+t.test('HTTP/2: the stream flows without a connection header, and closing the client stream runs finally', async (t) => {
+  const inFinally = deferred<boolean>()
+  class Ticks extends ServerSideEventsView({ data: Type.Integer(), events: ['tick'] }) {
+    async * events () {
+      try {
+        yield { event: 'tick' as const, data: 1, id: 1 }
+        yield { event: 'tick' as const, data: 2, id: 2 }
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      } finally {
+        inFinally.resolve(this.signal.aborted)
+      }
+    }
+  }
+  const app = await buildApp(t, (router) => { router.registerView(Ticks, { prefix: '/ticks' }) }, { fastify: { http2: true } })
+  const base = await listen(app)
+  const client = connectHttp2(base)
+  t.teardown(() => client.close())
+  const request = client.request({ ':path': '/ticks', ':method': 'GET' })
+  request.setEncoding('utf8')
+  const headers = await new Promise<Record<string, unknown>>((resolve) => request.once('response', resolve))
+  t.equal(headers[constants.HTTP2_HEADER_STATUS], 200)
+  t.equal(headers['content-type'], 'text/event-stream; charset=utf-8')
+  t.equal(headers['cache-control'], 'no-cache, no-transform')
+  t.equal(headers.connection, undefined, 'no connection-specific header on HTTP/2')
+  let text = ''
+  const two = deferred()
+  request.on('data', (chunk: string) => {
+    text += chunk
+    if (frames(text).length >= 3) two.resolve()
+  })
+  await two.promise
+  t.equal(text, ': \n\nid: 1\nevent: tick\ndata: 1\n\nid: 2\nevent: tick\ndata: 2\n\n')
+  t.equal(openStreams(app), 1)
+  request.close(constants.NGHTTP2_CANCEL)
+  t.equal(await inFinally.promise, true, 'finally ran with the signal aborted')
+  await until(() => openStreams(app) === 0, 'the stream is unregistered')
+})

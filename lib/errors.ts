@@ -28,5 +28,7 @@ export const FVIEWS_ERR_BROKER_UNAVAILABLE = createError<[string]>(
   'FVIEWS_ERR_BROKER_UNAVAILABLE', 'Event broker unavailable: %s', 503)
 export const FVIEWS_ERR_BROKER_CLOSED = createError(
   'FVIEWS_ERR_BROKER_CLOSED', 'Event broker is closed', 503)
+export const FVIEWS_ERR_STREAM_SLOW = createError<[string]>(
+  'FVIEWS_ERR_STREAM_SLOW', 'Event stream closed because the client reads too slowly: %s', 503)
 export const FVIEWS_ERR_TOPIC_INVALID = createError<[string]>(
   'FVIEWS_ERR_TOPIC_INVALID', 'Invalid topic: %s', 400)

@@ -162,7 +162,7 @@ t.test('HTTP/2: the stream flows without a connection header, and closing the cl
       }
     }
   }
-  const app = await buildApp(t, (router) => { router.registerView(Ticks, { prefix: '/ticks' }) }, { fastify: { http2: true } })
+  const app = await buildApp(t, (router) => { router.registerView(Ticks, { prefix: '/ticks' }) }, { fastify: { http2: true } as any }) // buildApp's options are typed for HTTP/1
   const base = await listen(app)
   const client = connectHttp2(base)
   t.teardown(() => client.close())

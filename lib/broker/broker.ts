@@ -1,0 +1,386 @@
+/**
+ * The event broker: the contract every backend keeps, and the local fan-out they share.
+ *
+ * A backend stores each published event with a dense offset per topic (`append`), tells the broker when
+ * an event arrives (`receive`), and reads history (`history`). The broker keeps one TopicState per topic
+ * this process listens to: its subscribers, and the last offset delivered here (`head`). Every event is
+ * delivered to local subscribers exactly once and in offset order: an event that arrives ahead of `head`
+ * waits while the gap is read from history; an event at or below `head` is a duplicate and dropped. The
+ * same catch-up runs for every topic after the backend reconnects, so an outage costs latency, not events.
+ *
+ * Listening is reference-counted: a topic is listened to (SUBSCRIBE) when it gains its first local
+ * subscriber and released when it loses its last. One reconcile loop applies those changes in order and
+ * in batches, so a join racing a leave cannot lose the subscription.
+ */
+import { randomBytes } from 'node:crypto'
+import type { FastifyBaseLogger } from 'fastify'
+import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_SSE_INVALID_FIELD, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
+import { assertSafeField } from '../sse/encoder.js'
+import { topicSetKey } from './cursor.js'
+import { BrokerMessage } from './message.js'
+import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
+import { topicProblem } from './topics.js'
+
+export interface BrokerOptions {
+  /** Isolates applications sharing one Redis: prefixes every key and channel. */
+  topicPrefix?: string
+  /** Events kept per topic for resume (default 1,000). */
+  historySize?: number
+  /** History of a topic is dropped this long after its last event (default 3,600 s). */
+  historyTtlSeconds?: number
+  logger?: FastifyBaseLogger
+}
+
+export interface PublishResult {
+  topic: string
+  epoch: string
+  offset: number
+}
+
+export interface TopicHistory {
+  /** The topic's current epoch ('' when it has no events). */
+  epoch: string
+  /** The events after the requested offset, in offset order (possibly fewer than asked: trimmed). */
+  messages: BrokerMessage[]
+}
+
+export interface BrokerHealth {
+  ok: boolean
+  backend: string
+  detail: string
+}
+
+export interface BrokerStats {
+  publishedEvents: number
+  receivedEvents: number
+  reconnects: number
+  activeTopics: number
+  gapsFilled: number
+  eventsLost: number
+}
+
+/** A local subscriber of topics (one client connection, usually). */
+export interface TopicSubscriber {
+  /** The topic is live for this subscriber from `state.epoch`/`state.head` on. */
+  begin (state: TopicState): void
+  /** The next event of one of its topics. `now` is read once per fan-out. */
+  deliver (message: BrokerMessage, now: number): void
+  /** Events of the topic were lost for live subscribers (history could not fill a gap, or was reset). */
+  lost (state: TopicState, reason: string): void
+}
+
+interface Waiter { subscriber: TopicSubscriber, resolve: () => void, reject: (error: unknown) => void }
+
+export class TopicState {
+  readonly topic: string
+  /** The key of the topic set {topic}: cursors of subscriptions to this topic alone. */
+  readonly soloKey: string
+  readonly subscribers = new Set<TopicSubscriber>()
+  epoch = ''
+  /** Offset of the last event delivered locally. */
+  head = 0
+  /** The backend listens to the topic (or a listen is in flight). */
+  listening = false
+  /** Listening, and `epoch`/`head` are known. */
+  ready = false
+  /** Events that arrived while the topic was not ready or a gap was being filled. */
+  held: BrokerMessage[] = []
+  catchingUp = false
+  waiters: Waiter[] = []
+
+  constructor (topic: string) {
+    this.topic = topic
+    this.soloKey = topicSetKey([topic])
+  }
+}
+
+export function newEpoch (): string {
+  return randomBytes(6).readUIntBE(0, 6).toString(36)
+}
+
+export abstract class Broker {
+  abstract readonly backend: string
+  readonly topicPrefix: string
+  readonly historySize: number
+  readonly historyTtlSeconds: number
+  readonly stats: BrokerStats = { publishedEvents: 0, receivedEvents: 0, reconnects: 0, activeTopics: 0, gapsFilled: 0, eventsLost: 0 }
+  protected readonly log: FastifyBaseLogger | undefined
+  protected closed = false
+  protected readonly topics = new Map<string, TopicState>()
+  private readonly dirty = new Set<TopicState>()
+  private reconciling: Promise<void> | undefined
+
+  constructor (options: BrokerOptions = {}) {
+    this.topicPrefix = options.topicPrefix ?? ''
+    this.historySize = options.historySize ?? 1000
+    this.historyTtlSeconds = options.historyTtlSeconds ?? 3600
+    this.log = options.logger
+  }
+
+  /** Connects the backend; createApp calls it when the app starts. */
+  abstract connect (): Promise<void>
+  /** Stores the event with the topic's next offset and hands it to every instance's subscribers. */
+  protected abstract append (topic: string, event: string, json: string): Promise<PublishResult>
+  /** Starts receiving the topics' events. */
+  protected abstract listen (topics: string[]): Promise<void>
+  protected abstract unlisten (topics: string[]): Promise<void>
+  /** Current epoch and last offset of each topic ('' and 0 for a topic without events). */
+  protected abstract positions (topics: string[]): Promise<Array<{ epoch: string, head: number }>>
+  /** The topic's events after `after`, in order, at most `historySize`. */
+  abstract history (topic: string, after: number): Promise<TopicHistory>
+  abstract health (): BrokerHealth
+
+  async close (): Promise<void> {
+    this.closed = true
+    for (const state of this.topics.values()) {
+      for (const waiter of state.waiters) waiter.reject(new FVIEWS_ERR_BROKER_CLOSED())
+      state.waiters = []
+    }
+  }
+
+  /** Publishes `data` (any JSON value) as `event` on `topic`; resolves once the backend has accepted it. */
+  async publish (topic: string, event: string, data: unknown): Promise<PublishResult> {
+    if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
+    const problem = topicProblem(topic)
+    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
+    if (typeof event !== 'string' || event === '') throw new FVIEWS_ERR_SSE_INVALID_FIELD('event', 'a published event needs a name')
+    assertSafeField('event', event)
+    const json = JSON.stringify(data === undefined ? null : data)
+    const result = await this.append(topic, event, json)
+    this.stats.publishedEvents++
+    return result
+  }
+
+  /**
+   * The topics' events as an async iterable, for a view's `events()` to `yield*` from:
+   * `yield* this.app.broker.subscribe(['tasks'], { signal: this.signal, lastEventId: this.lastEventId })`.
+   */
+  subscribe (topics: readonly string[], options: SubscribeOptions = {}): TopicEventIterator {
+    if (topics.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('subscribe to at least one topic')
+    for (const topic of topics) {
+      const problem = topicProblem(topic)
+      if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
+    }
+    return new TopicEventIterator(this, topics, options)
+  }
+
+  /** Adds a subscriber to topics; resolves once it has begun on every one (the backend listens). */
+  join (subscriber: TopicSubscriber, topics: readonly string[]): Promise<void> {
+    if (this.closed) return Promise.reject(new FVIEWS_ERR_BROKER_CLOSED())
+    const pending: Array<Promise<void>> = []
+    for (const topic of topics) {
+      let state = this.topics.get(topic)
+      if (state === undefined) {
+        state = new TopicState(topic)
+        this.topics.set(topic, state)
+      }
+      state.subscribers.add(subscriber)
+      if (state.ready) {
+        subscriber.begin(state)
+      } else {
+        const target = state
+        pending.push(new Promise<void>((resolve, reject) => target.waiters.push({ subscriber, resolve, reject })))
+        this.markDirty(state)
+      }
+    }
+    return Promise.all(pending).then(() => {})
+  }
+
+  /** Removes a subscriber; a topic left without local subscribers is released. */
+  leave (subscriber: TopicSubscriber, topics: readonly string[]): void {
+    for (const topic of topics) {
+      const state = this.topics.get(topic)
+      if (state === undefined) continue
+      state.subscribers.delete(subscriber)
+      if (state.waiters.length > 0) {
+        // A subscriber that leaves while it waits has nothing to wait for any more.
+        const keep: Waiter[] = []
+        for (const waiter of state.waiters) {
+          if (waiter.subscriber === subscriber) waiter.resolve()
+          else keep.push(waiter)
+        }
+        state.waiters = keep
+      }
+      if (state.subscribers.size === 0) this.markDirty(state)
+    }
+  }
+
+  /** Number of local subscribers of a topic (0 when not listened to). */
+  subscriberCount (topic: string): number {
+    return this.topics.get(topic)?.subscribers.size ?? 0
+  }
+
+  /** Topics this process listens to. */
+  listenedTopics (): string[] {
+    return [...this.topics.values()].filter((state) => state.listening).map((state) => state.topic)
+  }
+
+  /** A backend hands over every event it receives for a listened topic. */
+  protected receive (message: BrokerMessage): void {
+    const state = this.topics.get(message.topic)
+    if (state === undefined || !state.listening) return
+    this.stats.receivedEvents++
+    if (!state.ready || state.catchingUp) {
+      state.held.push(message)
+      return
+    }
+    this.accept(state, message)
+  }
+
+  /** After a reconnect: read what every listened topic missed from history. */
+  protected catchUpAll (): void {
+    for (const state of this.topics.values()) {
+      if (state.ready && !state.catchingUp) void this.catchUp(state)
+    }
+  }
+
+  private accept (state: TopicState, message: BrokerMessage): void {
+    if (message.epoch !== state.epoch) {
+      // The topic's history was lost and restarted (Redis without persistence restarted, or it expired):
+      // what this process had not yet delivered from the old epoch is gone.
+      const hadEvents = state.epoch !== '' && state.head > 0
+      state.epoch = message.epoch
+      state.head = 0
+      if (hadEvents) this.lose(state, 'epoch-changed')
+    }
+    if (message.offset <= state.head) return
+    if (message.offset > state.head + 1) {
+      state.held.push(message)
+      void this.catchUp(state)
+      return
+    }
+    state.head = message.offset
+    const now = Date.now()
+    for (const subscriber of state.subscribers) subscriber.deliver(message, now)
+  }
+
+  private lose (state: TopicState, reason: string): void {
+    for (const subscriber of state.subscribers) subscriber.lost(state, reason)
+  }
+
+  /** Reads the topic's events after `head` from history, delivers them, then what was held meanwhile. */
+  private async catchUp (state: TopicState): Promise<void> {
+    if (state.catchingUp) return
+    state.catchingUp = true
+    try {
+      while (true) {
+        const history = await this.history(state.topic, state.epoch === '' ? 0 : state.head)
+        if (!state.listening) return
+        const held = state.held
+        state.held = []
+        let messages = history.messages
+        if (history.epoch !== state.epoch && history.epoch !== '') {
+          const hadEvents = state.epoch !== '' && state.head > 0
+          state.epoch = history.epoch
+          state.head = 0
+          if (hadEvents) this.lose(state, 'epoch-changed')
+          messages = (await this.history(state.topic, 0)).messages
+        }
+        const first = messages.find((message) => message.offset > state.head)
+        if (first !== undefined && first.offset > state.head + 1) {
+          this.stats.eventsLost += first.offset - state.head - 1
+          state.head = first.offset - 1
+          this.lose(state, 'history-trimmed')
+        }
+        this.stats.gapsFilled++
+        for (const message of messages) if (message.epoch === state.epoch) this.accept(state, message)
+        for (const message of held) this.accept(state, message)
+        // Events that arrived while the last read was in flight may have opened a new gap.
+        if (state.held.length === 0) return
+      }
+    } catch (error) {
+      this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
+    } finally {
+      state.catchingUp = false
+    }
+  }
+
+  private markDirty (state: TopicState): void {
+    this.dirty.add(state)
+    if (this.reconciling === undefined) this.reconciling = this.reconcile()
+  }
+
+  /** Applies pending listen/release changes, in batches, one batch at a time. */
+  private async reconcile (): Promise<void> {
+    // Let the joins and leaves of this tick collect into one batch.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    try {
+      while (this.dirty.size > 0) {
+        const batch = [...this.dirty]
+        this.dirty.clear()
+        const release = batch.filter((state) => state.subscribers.size === 0 && state.listening)
+        const forget = batch.filter((state) => state.subscribers.size === 0 && !state.listening)
+        const acquire = batch.filter((state) => state.subscribers.size > 0 && !state.listening)
+        for (const state of forget) this.topics.delete(state.topic)
+        if (release.length > 0) await this.release(release)
+        if (acquire.length > 0) await this.acquire(acquire)
+      }
+    } finally {
+      this.reconciling = undefined
+      this.stats.activeTopics = this.listenedTopics().length
+      if (this.dirty.size > 0) this.reconciling = this.reconcile()
+    }
+  }
+
+  private async release (states: TopicState[]): Promise<void> {
+    for (const state of states) {
+      state.listening = false
+      state.ready = false
+      state.held = []
+    }
+    try {
+      if (!this.closed) await this.unlisten(states.map((state) => state.topic))
+    } catch (error) {
+      this.log?.warn({ err: error, topics: states.length }, 'broker: releasing topics failed (they are released on reconnect)')
+    }
+    // A subscriber may have joined while the release was in flight: the next batch listens again.
+    for (const state of states) {
+      if (state.subscribers.size > 0) this.dirty.add(state)
+      else if (!state.listening) this.topics.delete(state.topic)
+    }
+  }
+
+  private async acquire (states: TopicState[]): Promise<void> {
+    for (const state of states) {
+      state.listening = true
+      state.held = []
+    }
+    const topics = states.map((state) => state.topic)
+    try {
+      if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
+      await this.listen(topics)
+      const positions = await this.positions(topics)
+      states.forEach((state, i) => {
+        state.epoch = positions[i].epoch
+        state.head = positions[i].head
+        state.ready = true
+        const waiters = state.waiters
+        state.waiters = []
+        for (const waiter of waiters) {
+          waiter.subscriber.begin(state)
+          waiter.resolve()
+        }
+        const held = state.held
+        state.held = []
+        for (const message of held) this.accept(state, message)
+      })
+    } catch (error) {
+      this.log?.error({ err: error, topics: topics.length }, 'broker: listening to topics failed')
+      const failure = (error as { code?: string }).code?.startsWith('FVIEWS_') === true
+        ? error
+        : new FVIEWS_ERR_BROKER_UNAVAILABLE(`could not subscribe: ${(error as Error).message}`)
+      for (const state of states) {
+        state.listening = false
+        const waiters = state.waiters
+        state.waiters = []
+        for (const waiter of waiters) {
+          state.subscribers.delete(waiter.subscriber)
+          waiter.reject(failure)
+        }
+        if (state.subscribers.size > 0) this.dirty.add(state)
+        else this.topics.delete(state.topic)
+      }
+      try { await this.unlisten(topics) } catch { /* the backend is down: nothing to release */ }
+    }
+  }
+}

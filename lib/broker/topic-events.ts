@@ -1,0 +1,132 @@
+/**
+ * `broker.subscribe(topics, { signal, lastEventId })`: a subscription as an async iterable, for a view's
+ * own `events()` to `yield*` from. It yields `{ event, data, id }` where `id` is the resume cursor, so a
+ * view that passes events through unchanged resumes exactly like the built-in subscription endpoint.
+ * The first item is the `subscribed` event (or `reset`, when the cursor cannot be honoured).
+ *
+ * A consumer that falls behind (its client stopped reading) buffers at most `budgetBytes`; beyond that
+ * the iterator throws FVIEWS_ERR_STREAM_SLOW and the stream ends, and the client resumes from history.
+ */
+import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
+import type { Broker } from './broker.js'
+import type { BrokerMessage } from './message.js'
+import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from './subscription.js'
+
+export interface TopicEvent {
+  event: string
+  data: unknown
+  /** The resume cursor after this event. */
+  id: string
+  /** The topic of a published event (absent on `subscribed` and `reset`). */
+  topic?: string
+}
+
+export interface SubscribeOptions {
+  /** Ends the iteration when aborted (pass the stream's signal). */
+  signal?: AbortSignal
+  /** Resume after this cursor (the client's Last-Event-ID). */
+  lastEventId?: string
+  /** Bytes the iterator may hold for a slow consumer (default 1 MiB). */
+  budgetBytes?: number
+}
+
+export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, SubscriptionSink {
+  private readonly subscription: Subscription
+  private readonly signal: AbortSignal | undefined
+  private readonly budgetBytes: number
+  private readonly queue: Array<{ item: TopicEvent, bytes: number }> = []
+  private queuedBytes = 0
+  private started = false
+  private finished = false
+  private failure: Error | undefined
+  private wake: (() => void) | undefined
+
+  constructor (broker: Broker, topics: readonly string[], options: SubscribeOptions = {}) {
+    this.subscription = new Subscription(broker, topics, this, { lastEventId: options.lastEventId, budgetBytes: options.budgetBytes })
+    this.signal = options.signal
+    this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
+    this.signal?.addEventListener('abort', this.stop, { once: true })
+  }
+
+  [Symbol.asyncIterator] (): this { return this }
+
+  async next (): Promise<IteratorResult<TopicEvent>> {
+    if (!this.started) {
+      this.started = true
+      if (this.signal?.aborted === true) this.stop()
+      else {
+        await this.subscription.join()
+        this.subscription.start().catch((error) => this.fail(error))
+      }
+    }
+    while (true) {
+      const entry = this.queue.shift()
+      if (entry !== undefined) {
+        this.queuedBytes -= entry.bytes
+        return { value: entry.item, done: false }
+      }
+      if (this.failure !== undefined) {
+        const failure = this.failure
+        this.failure = undefined
+        this.finished = true
+        throw failure
+      }
+      if (this.finished) return { value: undefined, done: true }
+      await new Promise<void>((resolve) => { this.wake = resolve })
+    }
+  }
+
+  async return (): Promise<IteratorResult<TopicEvent>> {
+    this.stop()
+    return { value: undefined, done: true }
+  }
+
+  event (message: BrokerMessage, subscription: Subscription, _now: number): void {
+    const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
+    this.push({ event: message.event, data: message.data, id, topic: message.topic }, message.json.length)
+  }
+
+  control (event: ControlEvent, data: Record<string, unknown>, id: string): void {
+    this.push({ event, data, id }, 64)
+  }
+
+  overflow (error: Error): void {
+    this.fail(error)
+  }
+
+  private push (item: TopicEvent, bytes: number): void {
+    if (this.finished) return
+    // Approximate: the data's JSON length stands for the item's size.
+    const size = item.id.length + bytes
+    this.queue.push({ item, bytes: size })
+    this.queuedBytes += size
+    if (this.queuedBytes > this.budgetBytes) {
+      this.fail(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.budgetBytes} bytes of events waited for the stream`))
+      return
+    }
+    this.notify()
+  }
+
+  private fail (error: unknown): void {
+    if (this.finished) return
+    this.subscription.close()
+    this.queue.length = 0
+    this.failure = error as Error
+    this.notify()
+  }
+
+  private readonly stop = (): void => {
+    if (this.finished) return
+    this.finished = true
+    this.subscription.close()
+    this.queue.length = 0
+    this.signal?.removeEventListener('abort', this.stop)
+    this.notify()
+  }
+
+  private notify (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * publishEvent: after a handler succeeds, publish its result (or `extractData(result)`) to a topic.
+ *
+ *   class Tasks extends ModelViewSet({ ... }) {
+ *     @publishEvent({ topic: 'tasks', event: 'task:created', extractData: (task) => ({ id: task.id }) })
+ *     create (body: TaskCreate) { ... }
+ *   }
+ *   app.post('/comments', publishEvent({ topic: 'comments' })(async (request) => saveComment(request.body)))
+ *
+ * The publish is awaited before the answer leaves: a publish that fails turns the request into a 503
+ * problem document (FVIEWS_ERR_BROKER_UNAVAILABLE), never a 2xx whose event vanished.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { ServiceUnavailableError } from '../http-errors.js'
+import { copyRouteTag } from '../views/actions.js'
+import { inferTopicFromRoute } from '../broker/topics.js'
+import type { View } from '../views/view.js'
+
+export interface PublishContext<R> {
+  request: FastifyRequest
+  result: R
+  params: any
+}
+
+export interface PublishEventOptions<R = any> {
+  /** A topic, several, a function of the request and result, or (omitted) inferred from the route template. */
+  topic?: string | string[] | ((context: PublishContext<R>) => string | string[])
+  /** Event name; defaults to the method's (or handler function's) name. */
+  event?: string
+  /** What to publish; defaults to the result itself. */
+  extractData?: (result: R, context: PublishContext<R>) => unknown
+}
+
+interface Publisher { publish (topic: string, event: string, data: unknown): Promise<unknown> }
+
+function topicsOf<R> (options: PublishEventOptions<R>, context: PublishContext<R>): string[] {
+  const topic = typeof options.topic === 'function' ? options.topic(context) : options.topic
+  if (topic === undefined) return [inferTopicFromRoute(context.request.routeOptions.url ?? context.request.url)]
+  return Array.isArray(topic) ? topic : [topic]
+}
+
+/** Publishes after success; shared by the decorator and the handler wrapper. */
+export async function publishResult<R> (options: PublishEventOptions<R>, event: string, request: FastifyRequest, result: R): Promise<void> {
+  const broker = (request.server as unknown as { broker?: Publisher }).broker
+  if (broker === undefined) throw new TypeError('publishEvent: the app has no broker; create it with createApp() or decorate app.broker')
+  const context: PublishContext<R> = { request, result, params: request.params }
+  const data = options.extractData === undefined ? result : options.extractData(result, context)
+  try {
+    for (const topic of topicsOf(options, context)) await broker.publish(topic, event, data)
+  } catch (error) {
+    request.log.error({ err: error, event }, 'publishEvent: the event could not be published')
+    throw new ServiceUnavailableError(
+      `The change was applied but its '${event}' event could not be published: ${(error as Error).message}`,
+      { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '1' }, cause: error })
+  }
+}
+
+type RouteHandler = (this: any, request: FastifyRequest, reply: FastifyReply) => unknown
+
+export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
+  function apply<This extends View, F extends (this: This, ...args: any[]) => any> (method: F, context: ClassMethodDecoratorContext<This, F>): F
+  function apply<F extends RouteHandler> (handler: F): F
+  function apply (target: Function, context?: ClassMethodDecoratorContext<any, any>): Function {
+    const event = options.event ?? (context === undefined ? target.name : String(context.name)) ?? 'message'
+    const wrapped = context === undefined
+      ? async function publishingHandler (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+        const result = await target.call(this, request, reply)
+        if (reply.statusCode < 400) await publishResult(options, event || 'message', request, result === reply ? undefined : result)
+        return result
+      }
+      : async function publishingMethod (this: View, ...args: unknown[]) {
+        const result = await target.apply(this, args)
+        // null, undefined or false is how generic views say "not found": nothing changed, nothing to announce.
+        if (result === null || result === undefined || result === false) return result
+        await publishResult(options, event, this.request, result)
+        return result
+      }
+    copyRouteTag(target, wrapped)
+    return wrapped
+  }
+  return apply
+}

@@ -1,0 +1,245 @@
+/**
+ * SubscriptionView: the built-in topic subscription endpoint (fastapi-sse-events' `@subscribe_to_events`).
+ *
+ *   router.registerView(SubscriptionView({ authorize: (request, topic) => canRead(request.user, topic) }), { prefix: '/events' })
+ *   // GET /events?topic=tasks,task:7   (or a static `topics` list)
+ *
+ * Everything that can be refused is refused before the first byte, with a problem document: 400 for bad
+ * topics, 403 naming a denied topic, 500 when authorize throws, 503 + Retry-After at the connection limit
+ * or when the broker cannot subscribe. Never a 200 followed by an error event: EventSource would
+ * reconnect in a loop.
+ *
+ * Delivery is push: each event is framed once per topic and the same Buffer is written to every stream
+ * that subscribes to that topic alone; a stream that falls behind its byte budget is closed, and its
+ * client resumes from history with its Last-Event-ID.
+ */
+import { Type, type TObject } from '@sinclair/typebox'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
+import { View } from '../views/view.js'
+import type { RouteSpec } from '../views/route-spec.js'
+import { collectActions } from '../views/actions.js'
+import { encodeFrame } from '../sse/encoder.js'
+import { EVENT_STREAM } from '../sse/endpoint.js'
+import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
+import { EventStream } from '../sse/stream.js'
+import type { Broker } from '../broker/broker.js'
+import { MAX_CURSOR_LENGTH } from '../broker/cursor.js'
+import { DEFAULT_BUDGET_BYTES, Subscription, type SubscriptionSink } from '../broker/subscription.js'
+import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, topicProblem } from '../broker/topics.js'
+import { TopicMetrics } from './metrics.js'
+
+export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
+
+export interface SubscriptionViewOptions {
+  /** A fixed topic list; when omitted, topics come from `?topic=a,b`. */
+  topics?: string[]
+  /** Called once per topic before anything is streamed; false denies the whole request with a 403. */
+  authorize?: AuthorizeTopic
+  /** Seconds of silence before a heartbeat comment; 0 disables. Defaults to the app's setting. */
+  heartbeatSeconds?: number
+  /** Reconnection delay (ms) sent to clients when the stream opens. */
+  retry?: number
+  /** Most topics one request may subscribe to (default 32). */
+  maxTopics?: number
+  /** Longest topic name accepted (default 256). */
+  maxTopicLength?: number
+  /** Unsent bytes a connection may accumulate before it is closed as too slow (default 1 MiB). */
+  budgetBytes?: number
+  summary?: string
+  description?: string
+  tags?: string[]
+  operationId?: string
+}
+
+/** What subscriptions share within an app: createApp decorates it; a plain app that decorates `broker` gets a default. */
+export interface TopicRuntime {
+  broker: Broker
+  metrics: TopicMetrics
+  /** Most open subscription streams before new ones get 503 + Retry-After. */
+  maxConnections: number
+}
+
+export const TOPIC_RUNTIME = Symbol.for('fastify-views.topic-runtime')
+
+/** Attaches the topic runtime to an app, so encapsulated children inherit it (createApp does this). */
+export function attachTopicRuntime (app: FastifyInstance, runtime: TopicRuntime): void {
+  app.decorate(TOPIC_RUNTIME as any, runtime)
+}
+
+// An app that only decorated `broker` gets a default runtime, one per broker.
+const defaultRuntimes = new WeakMap<Broker, TopicRuntime>()
+
+function runtimeOf (request: FastifyRequest): TopicRuntime {
+  const server = request.server as unknown as { [TOPIC_RUNTIME]?: TopicRuntime, broker?: Broker }
+  const attached = server[TOPIC_RUNTIME]
+  if (attached !== undefined) return attached
+  if (server.broker === undefined) throw new InternalServerError('Topic subscriptions need a broker: build the app with createApp() or decorate app.broker')
+  let runtime = defaultRuntimes.get(server.broker)
+  if (runtime === undefined) {
+    runtime = { broker: server.broker, metrics: new TopicMetrics(), maxConnections: Infinity }
+    defaultRuntimes.set(server.broker, runtime)
+  }
+  return runtime
+}
+
+const INVALID_TOPIC = { code: 'FVIEWS_ERR_TOPIC_INVALID' }
+
+/** Topics of a request: validated, deduplicated, in request order. Throws a 400 naming the fault. */
+export function requestedTopics (request: FastifyRequest, options: SubscriptionViewOptions): string[] {
+  let raw: string[]
+  if (options.topics !== undefined) raw = options.topics
+  else {
+    const param = (request.query as { topic?: string | string[] }).topic
+    if (param === undefined) throw new BadRequestError('No topic: subscribe with ?topic=name (several: ?topic=a,b)', INVALID_TOPIC)
+    raw = (Array.isArray(param) ? param : [param]).flatMap((value) => parseTopicList(value))
+  }
+  const max = options.maxTopics ?? 32
+  if (raw.length > max) throw new BadRequestError(`Too many topics: ${raw.length}, at most ${max}`, INVALID_TOPIC)
+  for (const topic of raw) {
+    const reason = topicProblem(topic, { maxLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH })
+    if (reason !== undefined) throw new BadRequestError(`Invalid topic '${topic.slice(0, 64)}': ${reason}`, INVALID_TOPIC)
+  }
+  return [...new Set(raw)]
+}
+
+/** The client's cursor, unbounded here: an oversized one is malformed and answered with a reset. */
+function cursorOf (request: FastifyRequest): string | undefined {
+  const header = request.headers['last-event-id']
+  const value = typeof header === 'string' ? header : (request.query as { lastEventId?: unknown }).lastEventId
+  return typeof value === 'string' ? value.slice(0, MAX_CURSOR_LENGTH + 1) : undefined
+}
+
+async function authorizeAll (request: FastifyRequest, topics: string[], authorize: AuthorizeTopic | undefined, metrics: TopicMetrics): Promise<void> {
+  if (authorize === undefined) return
+  for (const topic of topics) {
+    let allowed: boolean
+    try {
+      allowed = await authorize(request, topic)
+    } catch (error) {
+      // An HttpError is the callback's own answer (401 without a token, say): it stands.
+      if ((error as { statusCode?: number }).statusCode !== undefined && (error as { statusCode: number }).statusCode < 500) throw error
+      request.log.error({ err: error, topic }, 'subscription: authorize threw')
+      throw new InternalServerError(`Authorization of topic '${topic}' failed`, { code: 'FVIEWS_ERR_AUTHORIZE_FAILED', cause: error })
+    }
+    if (allowed !== true) {
+      metrics.refused.forbidden++
+      throw new ForbiddenError(`Not allowed to subscribe to topic '${topic}'`, { code: 'FVIEWS_ERR_TOPIC_FORBIDDEN', extensions: { topic } })
+    }
+  }
+}
+
+/** Writes a subscription into an event stream: shared frames for one-topic subscriptions. */
+function streamSink (stream: EventStream, metrics: TopicMetrics): SubscriptionSink {
+  return {
+    event (message, subscription, now) {
+      const frame = subscription.solo ? message.soloFrame(subscription.setKey).frame : message.frameWith(subscription.cursor())
+      if (stream.write(frame, now)) metrics.eventsDelivered++
+    },
+    control (event, data, id) {
+      if (event === 'reset') metrics.resets++
+      stream.write(encodeFrame({ id, event, data: JSON.stringify(data) }))
+    },
+    overflow () {
+      stream.close('slow')
+    }
+  }
+}
+
+async function subscribe (request: FastifyRequest, reply: FastifyReply, options: SubscriptionViewOptions): Promise<unknown> {
+  const runtime = runtimeOf(request)
+  const { metrics } = runtime
+  let topics: string[]
+  try {
+    topics = requestedTopics(request, options)
+  } catch (error) {
+    metrics.refused.badRequest++
+    throw error
+  }
+  if (metrics.openConnections >= runtime.maxConnections) {
+    metrics.refused.overCapacity++
+    throw new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
+      { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+  }
+  await authorizeAll(request, topics, options.authorize, metrics)
+
+  const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  const stream = new EventStream(request, reply, registry)
+  const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
+  const subscription = new Subscription(runtime.broker, topics, streamSink(stream, metrics), { lastEventId: cursorOf(request), budgetBytes })
+  // Counted from now, so concurrent requests cannot all slip under the limit while they join.
+  metrics.opened(topics.length)
+  try {
+    await subscription.join()
+  } catch (error) {
+    metrics.closed(topics.length, false)
+    throw new ServiceUnavailableError(`Cannot subscribe now: ${(error as Error).message}`,
+      { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '2' }, cause: error })
+  }
+  stream.signal.addEventListener('abort', () => {
+    subscription.close()
+    metrics.closed(topics.length, stream.closeReason === 'slow')
+  }, { once: true })
+  stream.start({
+    heartbeatSeconds: options.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
+    budgetBytes,
+    opening: options.retry === undefined ? undefined : { retry: options.retry }
+  })
+  subscription.start().catch((error) => {
+    request.log.error({ err: error, topics }, 'subscription: replay failed; ending the stream so the client resumes')
+    stream.end('error')
+  })
+  return reply
+}
+
+const SubscriptionQuery = Type.Object({
+  topic: Type.Optional(Type.String({ description: 'Comma-separated topics, e.g. tasks,task:7' })),
+  lastEventId: Type.Optional(Type.String({ description: 'Resume cursor, for clients that cannot send the Last-Event-ID header' }))
+})
+const ResumeQuery = Type.Object({ lastEventId: SubscriptionQuery.properties.lastEventId })
+const ResumeHeaders = Type.Object({
+  'last-event-id': Type.Optional(Type.String({ description: 'The id of the last event received; EventSource sends it when it reconnects' }))
+})
+
+const TopicEventSchema = {
+  description: 'One event of a subscribed topic, or a control event: `subscribed` (data { topics }) opens the stream, `reset` (data { reason, topics }) says the missed events cannot be replayed, so refetch state over REST',
+  type: 'object',
+  properties: {
+    id: { type: 'string', description: 'Resume cursor: send it back as Last-Event-ID to receive exactly the events missed' },
+    event: { type: 'string', description: 'The published event name, or `subscribed` / `reset`' },
+    data: { description: 'The published data (JSON)' }
+  },
+  required: ['id', 'event', 'data']
+}
+const EXAMPLE = 'id: 1.1x2y3z.k9f2m1-1.1q2w3e\nevent: subscribed\ndata: {"topics":["tasks"]}\n\nid: 1.1x2y3z.k9f2m1-2.0a9s8d\nevent: task:created\ndata: {"id":7}\n\n'
+
+export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof View {
+  const querystring: TObject = options.topics === undefined ? SubscriptionQuery : ResumeQuery
+  return class TopicSubscription extends View {
+    static override collectRoutes (): RouteSpec[] {
+      const spec: RouteSpec = {
+        name: 'subscribe',
+        method: 'GET',
+        path: '',
+        stream: true,
+        schema: {
+          querystring,
+          headers: ResumeHeaders,
+          summary: options.summary ?? (options.topics === undefined ? 'Subscribe to topics' : `Subscribe to ${options.topics.join(', ')}`),
+          description: options.description ?? 'Server-Sent Events of the topics. Each event id is a resume cursor: reconnect with Last-Event-ID to receive exactly the events missed, or one `reset` event when they cannot be replayed.',
+          tags: options.tags,
+          operationId: options.operationId,
+          response: {
+            200: {
+              description: 'A stream of Server-Sent Events (text/event-stream)',
+              content: { [EVENT_STREAM]: { schema: TopicEventSchema, example: EXAMPLE } }
+            } as any
+          },
+          errors: options.authorize === undefined ? [400, 503] : [400, 403, 503]
+        },
+        invoke: (_view, request, reply) => subscribe(request, reply, options)
+      }
+      return [spec, ...collectActions(this)]
+    }
+  }
+}

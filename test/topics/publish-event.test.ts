@@ -1,0 +1,63 @@
+import t from 'tap'
+import { Type } from '@sinclair/typebox'
+import { APIView, createApp, post, publishEvent, ViewRouter } from '../../lib/index.js'
+import type { Broker } from '../../lib/index.js'
+import { http, listen } from '../helpers/http.js'
+import { take } from '../broker/contract.js'
+
+/** Subscribes to a topic and returns a function reading its next `count` events as [event, data]. */
+async function recorder (t: { teardown: (fn: () => unknown) => void }, app: { broker: Broker }, topic: string) {
+  const events = app.broker.subscribe([topic])
+  t.teardown(() => events.return())
+  await take(events, 1)
+  return async (count: number) => (await take(events, count)).map((event) => [event.event, event.data])
+}
+
+t.test('publishEvent on a view method publishes the result after success, topic inferred from the route template', async (t) => {
+  class Comments extends APIView({ params: Type.Object({ threadId: Type.Integer() }), post: { body: Type.Object({ text: Type.String() }), response: { 201: Type.Object({ id: Type.Integer(), text: Type.String() }) } } }) {
+    @publishEvent()
+    post () { return { id: 7, text: this.body.text } }
+
+    @post('/flag', {}, {})
+    @publishEvent({ topic: ({ params }) => `thread:${params.threadId}`, event: 'comment:flagged', extractData: (_r, { params }) => ({ threadId: params.threadId }) })
+    flag () { return { ok: true } }
+  }
+  const app = await createApp({ env: {}, fastify: { logger: false } })
+  t.teardown(() => app.close())
+  await app.register(new ViewRouter().registerView(Comments, { prefix: '/api/v1/threads/:threadId/comments' }).plugin)
+  const base = await listen(app)
+  const inferred = await recorder(t, app, 'threads.comments')
+  const thread = await recorder(t, app, 'thread:5')
+  t.equal((await http(base, 'POST', '/api/v1/threads/5/comments', { body: { text: 'hi' } })).status, 201)
+  t.equal((await http(base, 'POST', '/api/v1/threads/5/comments/flag')).status, 200)
+  t.same(await inferred(1), [['post', { id: 7, text: 'hi' }]])
+  t.same(await thread(1), [['comment:flagged', { threadId: 5 }]])
+})
+
+t.test('the function form wraps a plain Fastify handler', async (t) => {
+  const app = await createApp({ env: {}, fastify: { logger: false } })
+  t.teardown(() => app.close())
+  app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(async (request, reply) => {
+    reply.code(201)
+    return { id: 1, ...(request.body as object) }
+  }))
+  app.post('/fails', publishEvent({ topic: 'tasks' })(async (_request, reply) => reply.code(409).send({ nope: true })))
+  const base = await listen(app)
+  const seen = await recorder(t, app, 'tasks')
+  t.equal((await http(base, 'POST', '/fails', { body: {} })).status, 409)
+  t.equal((await http(base, 'POST', '/tasks', { body: { title: 'x' } })).status, 201)
+  t.same(await seen(1), [['task:created', { id: 1, title: 'x' }]], 'the refused request published nothing')
+})
+
+t.test('a publish that fails turns the request into a 503 problem document', async (t) => {
+  const app = await createApp({ env: {}, fastify: { logger: false } })
+  t.teardown(() => app.close())
+  app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(async () => ({ id: 1 })))
+  const base = await listen(app)
+  await app.broker.close()        // a closed broker refuses every publish
+  const res = await http(base, 'POST', '/tasks', { body: {} })
+  t.equal(res.status, 503)
+  t.equal(res.headers['retry-after'], '1')
+  t.equal(res.json().code, 'FVIEWS_ERR_BROKER_UNAVAILABLE')
+  t.match(res.json().detail, /^The change was applied but its 'task:created' event could not be published: /)
+})

@@ -13,10 +13,11 @@
  * Persistence is off (`--save "" --appendonly no`); each server runs in its own temporary directory
  * (`--dir`), where cluster nodes keep their `nodes-P.conf` so a restarted node rejoins with the same
  * identity and slots. Every process still alive when the test process exits is SIGKILLed by a single
- * `process.on('exit')` handler, and the temporary directories are removed there as well.
+ * `process.on('exit')` handler, and the temporary directories are removed there as well; on Linux
+ * the servers also get a parent-death signal (see SETPRIV) in case the test process is killed.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -190,8 +191,17 @@ interface Spawned {
   output: () => string
 }
 
+/**
+ * On Linux, `setpriv --pdeathsig KILL` (util-linux) execs redis-server (same pid) with the parent-death
+ * signal set, so servers die with the test process even when it is killed by a signal and the exit
+ * handler cannot run (e.g. tap's timeout). Without setpriv, the exit handler is the only cleanup.
+ */
+const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path)) : undefined
+
 function spawnServer (port: number, args: string[], directory: string): Spawned {
-  const child = spawn('redis-server', [
+  const command = SETPRIV ? [SETPRIV, '--pdeathsig', 'KILL', 'redis-server'] : ['redis-server']
+  const child = spawn(command[0], [
+    ...command.slice(1),
     '--port', String(port),
     '--bind', HOST,
     '--save', '',

@@ -77,6 +77,9 @@ export class EventStream extends Readable {
   start (options: StartOptions): this {
     if (this.started) return this
     this.started = true
+    // The client may have left during the pre-stream step: its close already ran terminate(), which would
+    // not run again, so registering now would leave this stream in the registry for good (test/sse/lifecycle).
+    if (this.signal.aborted) { this.destroy(); return this }
     const reply = this.reply
     reply.headers(EVENT_STREAM_HEADERS)
     // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2); Node warns and drops them.
@@ -88,7 +91,6 @@ export class EventStream extends Readable {
     this.heartbeatMs = Math.round(options.heartbeatSeconds * 1000)
     if (this.heartbeatMs > 0) this.scheduleHeartbeat(this.heartbeatMs)
     this.registry?.add(this)
-    if (this.signal.aborted) { this.destroy(); return this }
     reply.send(this)
     return this
   }

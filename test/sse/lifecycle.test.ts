@@ -1,7 +1,7 @@
 import t from 'tap'
 import { setTimeout as wait } from 'node:timers/promises'
 import { Type } from '@sinclair/typebox'
-import { ForbiddenError, ServerSideEventsView, UnauthorizedError, type ViewClass } from '../../lib/index.js'
+import { ForbiddenError, ServerSideEventsView, sseRoute, UnauthorizedError, type ViewClass } from '../../lib/index.js'
 import { buildApp, type TestContext } from '../helpers/app.js'
 import { http, listen } from '../helpers/http.js'
 import { deferred, LogCapture, openStream, openStreams, rawRequest, sleep, until } from '../helpers/sse-http.js'
@@ -205,4 +205,30 @@ t.test('a client that stops reading leaves the generator paused at a yield (boun
   t.equal(await inFinally.promise, true, 'finally ran with the signal aborted')
   t.equal(yielded, paused, 'nothing more was produced')
   await until(() => openStreams(app) === 0, 'the stream is unregistered')
+})
+
+t.test('a client that leaves before the stream starts leaves nothing registered and nothing running', async (t) => {
+  const entered = deferred()
+  const produced = deferred()
+  let ran = false
+  class Prepared extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () { yield { data: 'unused', id: null } }
+
+    @sseRoute('/prepared', { data: Type.String() })
+    async prepared () {
+      entered.resolve()
+      // The pre-stream step outlives the client: it ends only once the connection has closed.
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      produced.resolve()
+      return (async function * () { ran = true; yield { data: 'too late', id: null } })()
+    }
+  }
+  const { app, base } = await loggedApp(t, Prepared, '/p')
+  const client = await rawRequest(base, '/p/prepared')
+  await entered.promise
+  client.socket.destroy()
+  await produced.promise
+  await new Promise((resolve) => setImmediate(resolve)) // the handler opens (or drops) the stream right after produce
+  t.equal(openStreams(app), 0, 'the stream that never started is not left in the registry')
+  t.equal(ran, false, 'the generator never ran')
 })

@@ -1,9 +1,17 @@
 /**
- * Quickstart: a task API built from one ModelViewSet, with Swagger UI at /docs.
+ * Quickstart (fastapi-sse-events' quick start, in TypeScript): a task API whose changes are announced on
+ * topics, a subscription endpoint, and a page that keeps itself current from the events.
+ *
+ * - `Tasks` is one ModelViewSet; `@publishEvent` on its writes publishes `{ id }` to the topics `tasks` and
+ *   `task:<id>` once the change is made (a publish that fails turns the answer into a 503, never a silent 2xx).
+ * - `GET /events?topic=tasks` is the built-in SubscriptionView: every event id is a resume cursor, so a client
+ *   that reconnects receives exactly what it missed (or one `reset` event when that cannot be replayed).
+ * - The events carry only ids: clients read the task itself over REST (notify, then fetch).
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { readFileSync } from 'node:fs'
+import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import { configureApp, ModelViewSet, ViewRouter } from '../../lib/index.js'
+import { createApp, ModelViewSet, publishEvent, SubscriptionView, ViewRouter, type CreateAppOptions, type PublishContext } from '../../lib/index.js'
 
 export const Task = Type.Object({
   id: Type.Integer({ minimum: 1 }),
@@ -12,21 +20,23 @@ export const Task = Type.Object({
 }, { $id: 'Task', description: 'A task' })
 export const TaskCreate = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }) }, { $id: 'TaskCreate', additionalProperties: false })
 export const TaskUpdate = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }), done: Type.Boolean() }, { $id: 'TaskUpdate', additionalProperties: false })
-type TaskT = Static<typeof Task>
+export type Task = Static<typeof Task>
 
-/** The task store: a Map, so the example runs with nothing installed. */
+/** The task store: a Map, so the example runs with nothing installed. Swap in your database. */
 export class TaskStore {
-  private readonly tasks = new Map<number, TaskT>()
+  private readonly tasks = new Map<number, Task>()
   private nextId = 1
-  all (): TaskT[] { return [...this.tasks.values()] }
-  get (id: number): TaskT | undefined { return this.tasks.get(id) }
-  add (title: string): TaskT {
+
+  all (): Task[] { return [...this.tasks.values()] }
+  get (id: number): Task | undefined { return this.tasks.get(id) }
+
+  add (title: string): Task {
     const task = { id: this.nextId++, title, done: false }
     this.tasks.set(task.id, task)
     return task
   }
 
-  change (id: number, fields: Partial<Omit<TaskT, 'id'>>): TaskT | undefined {
+  change (id: number, fields: Partial<Omit<Task, 'id'>>): Task | undefined {
     const task = this.tasks.get(id)
     if (task !== undefined) Object.assign(task, fields)
     return task
@@ -35,22 +45,63 @@ export class TaskStore {
   remove (id: number): boolean { return this.tasks.delete(id) }
 }
 
+/** The changed task's id: from the answer (create, update) or from the URL (destroy answers a boolean). */
+const changedId = ({ result, params }: PublishContext<Task | boolean>): number =>
+  typeof result === 'object' ? result.id : Number(params.id)
+
+/** Announces a change on `tasks` and `task:<id>` with data `{ id }`. */
+const announce = (event: 'task:created' | 'task:updated' | 'task:deleted') => publishEvent<Task | boolean>({
+  event,
+  topic: (context) => ['tasks', `task:${changedId(context)}`],
+  extractData: (_result, context) => ({ id: changedId(context) })
+})
+
 export function taskViews (store: TaskStore) {
   return class Tasks extends ModelViewSet({ model: Task, create: TaskCreate, update: TaskUpdate, id: Type.Integer({ minimum: 1 }), tags: ['tasks'] }) {
     list () { return store.all() }
     retrieve (id: number) { return store.get(id) }
+
+    @announce('task:created')
     create (body: Static<typeof TaskCreate>) { return store.add(body.title) }
+
+    @announce('task:updated')
     update (id: number, body: Static<typeof TaskUpdate>) { return store.change(id, body) }
+
+    @announce('task:updated')
     partialUpdate (id: number, body: Partial<Static<typeof TaskUpdate>>) { return store.change(id, body) }
+
+    // false (no such task) is a 404 and announces nothing.
+    @announce('task:deleted')
     destroy (id: number) { return store.remove(id) }
   }
 }
 
-export async function build (options: FastifyServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify(options)
-  await configureApp(app, { title: 'fastify-views quickstart', version: '1.0.0', description: 'A task API built from one ModelViewSet.' })
+const publicFile = (name: string): string => readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8')
+
+export interface QuickstartOptions extends CreateAppOptions {
+  /** The tasks; several app instances (or a restarted one) may share a store as they would a database. */
+  store?: TaskStore
+}
+
+export async function build (options: QuickstartOptions = {}): Promise<FastifyInstance> {
+  const { store = new TaskStore(), ...appOptions } = options
+  // createApp: problem documents, OpenAPI + Swagger UI at /docs, /health, and app.broker (Redis when
+  // REDIS_URL is set, in memory otherwise); SSE_HEARTBEAT_SECONDS, TOPIC_PREFIX and CORS_ORIGINS from the env.
+  const app = await createApp({
+    title: 'fastify-views quickstart',
+    version: '1.0.0',
+    description: 'A task API that announces its changes as Server-Sent Events on the topics `tasks` and `task:<id>`.',
+    ...appOptions
+  })
   const router = new ViewRouter()
-  router.registerView(taskViews(new TaskStore()), { prefix: '/tasks' })
+  router.registerView(taskViews(store), { prefix: '/tasks' })
+  // retry: browsers reconnect one second after a dropped stream (their default is about three).
+  router.registerView(SubscriptionView({ tags: ['events'], retry: 1000 }), { prefix: '/events' })
   await app.register(router.plugin)
+
+  // The page: plain HTML and JavaScript, no build step.
+  const page = { html: publicFile('index.html'), script: publicFile('app.js') }
+  app.get('/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(page.html))
+  app.get('/app.js', { schema: { hide: true } }, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(page.script))
   return app
 }

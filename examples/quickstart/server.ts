@@ -1,11 +1,17 @@
-/** Runs the quickstart: `npm start` (HOST and PORT choose where it listens). */
+/**
+ * Runs the quickstart: `npm start` (or `npm run example:quickstart`).
+ * HOST (127.0.0.1), PORT (3000), LOG_LEVEL (info); REDIS_URL, SSE_HEARTBEAT_SECONDS, TOPIC_PREFIX and
+ * CORS_ORIGINS are read by createApp.
+ */
 import { build } from './app.js'
 
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
-const app = await build({ logger: { level: process.env.LOG_LEVEL ?? 'info' } })
+const app = await build({ fastify: { logger: { level: process.env.LOG_LEVEL ?? 'info' } } })
 await app.listen({ host, port })
-app.log.info(`Swagger UI: http://${host}:${port}/docs`)
+app.log.info(`open http://${host}:${port}/ in two windows; Swagger UI at http://${host}:${port}/docs`)
+
+// On SIGTERM or Ctrl-C: stop accepting, end open streams (clients reconnect and resume), then exit.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => { void app.close().then(() => process.exit(0)) })
 }

@@ -92,6 +92,9 @@ export class EventStream extends Readable {
     if (this.heartbeatMs > 0) this.scheduleHeartbeat(this.heartbeatMs)
     this.registry?.add(this)
     reply.send(this)
+    // A stream opening while the app closes (its pre-stream step outlived the drain) ends at once, as the
+    // drained ones did; otherwise app.close() would wait on it forever (test/sse/shutdown.test.ts).
+    if (this.registry?.draining === true) this.end('shutdown')
     return this
   }
 

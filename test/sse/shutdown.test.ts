@@ -186,3 +186,42 @@ t.test('HTTP/2: the stream flows without a connection header, and closing the cl
   t.equal(await inFinally.promise, true, 'finally ran with the signal aborted')
   await until(() => openStreams(app) === 0, 'the stream is unregistered')
 })
+
+t.test('a stream that opens while the app is closing ends at once instead of holding close() open', async (t) => {
+  const entered = deferred()
+  const gate = deferred()
+  let ran = false
+  class Late extends ServerSideEventsView({ data: Type.String() }) {
+    async beforeStream () {
+      entered.resolve()
+      await gate.promise
+    }
+
+    async * events () {
+      ran = true
+      yield { data: 'late', id: null }
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+    }
+  }
+  class Open extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () {
+      yield { data: 'open', id: null }
+      await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+    }
+  }
+  const app = await buildApp(t, (router) => { router.registerView(Late, { prefix: '/late' }).registerView(Open, { prefix: '/open' }) })
+  const base = await listen(app)
+  const open = await openStream(base, '/open')
+  await open.body.until('data: open\n\n')
+  const late = openStream(base, '/late')
+  await entered.promise
+  const closing = app.close()
+  await open.body.done // the drain has run: the open stream has ended
+  gate.resolve()
+  const lateStream = await late
+  await within(closing, 'app.close()')
+  t.equal(lateStream.status, 200)
+  t.equal(await lateStream.body.all(), ': \n\n', 'ended right after its opening, cleanly: EventSource reconnects elsewhere')
+  t.equal(ran, false, 'its generator never started')
+  t.equal(openStreams(app), 0)
+})

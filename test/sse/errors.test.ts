@@ -92,3 +92,31 @@ t.test('an event name with a line break is refused with FVIEWS_ERR_SSE_INVALID_F
   const res = await http(base, 'GET', '/prices/any-name')
   t.equal(res.text, ': \n\nid: 1\nevent: fine name\ndata: ok\n\n' + errorFrame(streamFailed('/prices/any-name', 'FVIEWS_ERR_SSE_INVALID_FIELD')))
 })
+
+t.test('before streaming, an unknown error is an ordinary 500 problem that says nothing of the internals', async (t) => {
+  let started = 0
+  class Broken extends ServerSideEventsView({ data: Type.String() }) {
+    beforeStream () { throw new Error('secret dsn postgres://u:hunter2@db') }
+    async * events () { started++; yield { data: 'x' } }
+
+    @sseRoute('/prepared', { data: Type.String() })
+    async prepared (): Promise<AsyncIterable<{ data: string }>> {
+      await Promise.resolve()
+      throw new Error('secret dsn postgres://u:hunter2@db')
+    }
+  }
+  const logs = new LogCapture()
+  const app = await buildApp(t, (router) => { router.registerView(Broken, { prefix: '/broken' }) }, {
+    fastify: { logger: { level: 'info', stream: logs }, genReqId: () => 'rid-1' }
+  })
+  const base = await listen(app)
+  for (const path of ['/broken', '/broken/prepared']) {
+    const res = await http(base, 'GET', path)
+    t.same([res.status, res.headers['content-type'], res.headers['cache-control']], [500, 'application/problem+json; charset=utf-8', undefined], path)
+    t.same(res.json(), { type: 'about:blank', title: 'Internal Server Error', status: 500, detail: 'An internal error occurred; it was logged with request id rid-1', instance: path, code: 'FVIEWS_ERR_INTERNAL' })
+    const logged = await logs.waitFor((line) => line.msg === 'request failed' && line.route === path)
+    t.equal((logged.err as any).message, 'secret dsn postgres://u:hunter2@db', 'the cause is in the log only')
+  }
+  t.equal(started, 0)
+  t.equal(openStreams(app), 0)
+})

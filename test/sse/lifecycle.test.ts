@@ -1,4 +1,5 @@
 import t from 'tap'
+import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { Type } from '@sinclair/typebox'
 import { ForbiddenError, ServerSideEventsView, sseRoute, UnauthorizedError, type ViewClass } from '../../lib/index.js'
@@ -57,6 +58,25 @@ t.test('CORS headers set by configureApp({ cors: true }) are on the stream', asy
   t.equal(res.headers['access-control-allow-origin'], 'http://client.example')
   t.equal(res.headers.vary, 'Origin')
   t.equal(res.text, ': \n\nid: x\ndata: 1\n\n')
+})
+
+t.test('onSend hooks see the stream (a Readable) and their headers reach the client', async (t) => {
+  class Hooked extends ServerSideEventsView({ data: Type.Integer() }) {
+    async * events () { yield { data: 1, id: 'x' } }
+  }
+  const payloads: string[] = []
+  const app = await buildApp(t, (router, app) => {
+    app.addHook('onSend', async (request, reply, payload) => {
+      payloads.push(payload instanceof Readable ? 'Readable' : typeof payload)
+      reply.header('x-on-send', 'seen')
+      return payload
+    })
+    router.registerView(Hooked, { prefix: '/hooked' })
+  })
+  const base = await listen(app)
+  const res = await http(base, 'GET', '/hooked')
+  t.same([res.status, res.headers['x-on-send'], res.text], [200, 'seen', ': \n\nid: x\ndata: 1\n\n'])
+  t.same(payloads, ['Readable'])
 })
 
 t.test('onResponse runs once when a stream ends normally', async (t) => {

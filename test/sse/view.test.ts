@@ -2,7 +2,7 @@ import t from 'tap'
 import { Type, type Static } from '@sinclair/typebox'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import {
-  ForbiddenError, ListView, ModelViewSet, NotFoundError, ServerSideEventsView, sseRoute, type SSEContext
+  ForbiddenError, ListView, ModelViewSet, NotFoundError, ServerSideEventsView, sseRoute, ViewRouter, type SSEContext
 } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
 import { http, listen } from '../helpers/http.js'
@@ -362,4 +362,42 @@ t.test('EventSource reconnects after a clean end and resumes with Last-Event-ID'
   t.equal(client.events.length, 4, 'no event twice')
   client.close()
   await until(() => openStreams(app) === 0, 'the server saw the client leave')
+})
+
+t.test('a stream is GET only: HEAD (which would open a stream to discard it) and other methods are 405 problems', async (t) => {
+  const app = await buildApp(t, (router) => { router.registerView(Prices, { prefix: '/prices' }) })
+  const base = await listen(app)
+  for (const method of ['HEAD', 'POST']) {
+    const res = await http(base, method, '/prices?symbol=ACME&n=1')
+    t.same([res.status, res.headers.allow, res.headers['content-type']], [405, 'GET', PROBLEM_TYPE], method)
+  }
+})
+
+t.test('a wrong stream definition is refused when the view is registered', async (t) => {
+  const refused = (view: unknown) => {
+    try {
+      new ViewRouter().registerView(view)
+    } catch (error) {
+      return { code: (error as { code?: string }).code, message: (error as Error).message }
+    }
+    return 'registered'
+  }
+  class NegativeHeartbeat extends ServerSideEventsView({ heartbeatSeconds: -1 }) { async * events () { yield { data: 1 } } }
+  class NaNHeartbeat extends ServerSideEventsView({ heartbeatSeconds: Number.NaN }) { async * events () { yield { data: 1 } } }
+  class FractionalRetry extends ServerSideEventsView({ retry: 1.5 }) { async * events () { yield { data: 1 } } }
+  class Both extends ServerSideEventsView({ data: Price, events: { price: Price } }) { async * events () { yield { data: 1 } as any } }
+  class NoEvents extends ServerSideEventsView({ events: {} }) { async * events () { yield { data: 1 } as any } }
+  class BadRoute extends ServerSideEventsView({}) {
+    @sseRoute('/bad', { retry: -1 })
+    async * bad () { yield { data: 1 } }
+  }
+  class Nothing extends ServerSideEventsView({ data: Price }) {}
+  const invalid = (where: string, why: string) => ({ code: 'FVIEWS_ERR_VIEW_INVALID', message: `View '${where}' cannot be registered: ${why}` })
+  t.same(refused(NegativeHeartbeat), invalid('NegativeHeartbeat', "'heartbeatSeconds' must be a number of seconds >= 0 (0 disables), got -1"))
+  t.same(refused(NaNHeartbeat), invalid('NaNHeartbeat', "'heartbeatSeconds' must be a number of seconds >= 0 (0 disables), got NaN"))
+  t.same(refused(FractionalRetry), invalid('FractionalRetry', "'retry' must be a non-negative integer of milliseconds, got 1.5"))
+  t.same(refused(Both), invalid('Both', "give either 'data' or a schema per event in 'events', not both"))
+  t.same(refused(NoEvents), invalid('NoEvents', "'events' names no event"))
+  t.same(refused(BadRoute), invalid('BadRoute.bad', "'retry' must be a non-negative integer of milliseconds, got -1"))
+  t.same(refused(Nothing), { code: 'FVIEWS_ERR_VIEW_NO_ROUTES', message: "View 'Nothing' has no routes: implement a verb method (get, post, ...), an action or events()" })
 })

@@ -1,10 +1,11 @@
 import t from 'tap'
+import { connect as connectHttp2 } from 'node:http2'
 import { setTimeout as wait } from 'node:timers/promises'
 import { Type } from '@sinclair/typebox'
 import { ServerSideEventsView, type SSEViewDefinition } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
 import { listen } from '../helpers/http.js'
-import { frames, openStream, openStreams, until } from '../helpers/sse-http.js'
+import { deferred, frames, openStream, openStreams, until } from '../helpers/sse-http.js'
 
 const HEARTBEAT = ': \n\n'
 
@@ -96,4 +97,38 @@ t.test("configureApp's heartbeatSeconds is the default; a view's definition over
 
   const appDefault = await buildApp(t, (router) => { router.registerView(Inherits, { prefix: '/inherits' }) })
   t.equal((appDefault as any)[Symbol.for('fastify-views.stream-registry')].heartbeatSeconds, 15, 'without a setting, 15 s')
+})
+
+t.test('heartbeats keep a silent stream inside the connection timeout; without them it is cut', async (t) => {
+  const app = await buildApp(t, (router) => {
+    router.registerView(silentView({ heartbeatSeconds: 0.05 }), { prefix: '/beating' }).registerView(silentView({ heartbeatSeconds: 0 }), { prefix: '/quiet' })
+  }, { fastify: { connectionTimeout: 250 } })
+  const base = await listen(app)
+  const beating = await openStream(base, '/beating')
+  const quiet = await openStream(base, '/quiet')
+  await quiet.body.done // the quiet stream's socket went idle for 250 ms and was closed
+  t.equal(quiet.body.text, OPENING)
+  t.ok(quiet.body.error !== undefined || quiet.body.ended, 'the quiet stream was cut')
+  t.equal(beating.body.ended || beating.body.error !== undefined, false, 'the beating stream, opened at the same time, is still open')
+  await beating.body.until(HEARTBEAT, 12) // >= 0.6 s, well past the timeout
+  t.equal(beating.body.error, undefined)
+  beating.body.close()
+})
+
+t.test('heartbeats flow over HTTP/2', async (t) => {
+  const app = await buildApp(t, (router) => { router.registerView(silentView({ heartbeatSeconds: 0.05 }), { prefix: '/silent' }) }, { fastify: { http2: true } as any })
+  const base = await listen(app)
+  const client = connectHttp2(base)
+  t.teardown(() => client.close())
+  const request = client.request({ ':path': '/silent' })
+  request.setEncoding('utf8')
+  let text = ''
+  const three = deferred()
+  request.on('data', (chunk: string) => {
+    text += chunk
+    if (text.split(HEARTBEAT).length - 1 >= 3) three.resolve()
+  })
+  await three.promise
+  t.same(frames(text).slice(0, 5), ['retry: 1000\n\n', 'id: e1\ndata: hello\n\n', HEARTBEAT, HEARTBEAT, HEARTBEAT])
+  request.close()
 })

@@ -40,6 +40,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
   private finished = false
   private failure: Error | undefined
   private wake: (() => void) | undefined
+  private room: (() => void) | undefined
 
   constructor (broker: Broker, topics: readonly string[], options: SubscribeOptions = {}) {
     this.subscription = new Subscription(broker, topics, this, { lastEventId: options.lastEventId, budgetBytes: options.budgetBytes })
@@ -63,6 +64,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
       const entry = this.queue.shift()
       if (entry !== undefined) {
         this.queuedBytes -= entry.bytes
+        if (this.room !== undefined && this.queuedBytes <= this.budgetBytes / 2) this.freeRoom()
         return { value: entry.item, done: false }
       }
       if (this.failure !== undefined) {
@@ -94,6 +96,19 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
     this.fail(error)
   }
 
+  // A replay waits while half the budget is queued, so it never trips the budget meant for live events
+  // (a consumer that missed more than its budget could otherwise never resume).
+  ready (): Promise<void> | undefined {
+    if (this.finished || this.queuedBytes <= this.budgetBytes / 2) return undefined
+    return new Promise<void>((resolve) => { this.room = resolve })
+  }
+
+  private freeRoom (): void {
+    const room = this.room
+    this.room = undefined
+    room?.()
+  }
+
   private push (item: TopicEvent, bytes: number): void {
     if (this.finished) return
     // Approximate: the data's JSON length stands for the item's size.
@@ -112,6 +127,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
     this.subscription.close()
     this.queue.length = 0
     this.failure = error as Error
+    this.freeRoom()
     this.notify()
   }
 
@@ -121,6 +137,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
     this.subscription.close()
     this.queue.length = 0
     this.signal?.removeEventListener('abort', this.stop)
+    this.freeRoom()
     this.notify()
   }
 

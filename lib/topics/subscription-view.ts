@@ -129,8 +129,31 @@ async function authorizeAll (request: FastifyRequest, topics: string[], authoriz
   }
 }
 
+/** Bytes written to the stream that the client has not taken yet. */
+function unsentBytes (stream: EventStream): number {
+  return stream.readableLength + stream.reply.raw.writableLength
+}
+
+/** Resolves when the stream may have room again: its socket drained, it ended, or a short while passed. */
+function roomOrEnd (stream: EventStream): Promise<void> {
+  return new Promise((resolve) => {
+    const raw = stream.reply.raw
+    const done = () => {
+      clearTimeout(timer)
+      raw.off('drain', done)
+      stream.signal.removeEventListener('abort', done)
+      // The pipe resumes on the next tick after 'drain': let it move the queued frames to the socket.
+      setImmediate(resolve)
+    }
+    // The timer covers the moments 'drain' cannot report: before Fastify has piped the stream to the socket.
+    const timer = setTimeout(done, 20)
+    raw.once('drain', done)
+    stream.signal.addEventListener('abort', done, { once: true })
+  })
+}
+
 /** Writes a subscription into an event stream: shared frames for one-topic subscriptions. */
-function streamSink (stream: EventStream, metrics: TopicMetrics): SubscriptionSink {
+function streamSink (stream: EventStream, metrics: TopicMetrics, budgetBytes: number): SubscriptionSink {
   return {
     event (message, subscription, now) {
       const frame = subscription.solo ? message.soloFrame(subscription.setKey).frame : message.frameWith(subscription.cursor())
@@ -142,6 +165,12 @@ function streamSink (stream: EventStream, metrics: TopicMetrics): SubscriptionSi
     },
     overflow () {
       stream.close('slow')
+    },
+    // A replay waits while half the budget is unsent, so it never trips the budget meant for live fan-out
+    // (test/delivery/slow-client.test.ts: a client that missed more than its budget could never resume).
+    ready () {
+      if (stream.signal.aborted || unsentBytes(stream) <= budgetBytes / 2) return undefined
+      return roomOrEnd(stream)
     }
   }
 }
@@ -166,7 +195,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
   const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
   const stream = new EventStream(request, reply, registry)
   const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
-  const subscription = new Subscription(runtime.broker, topics, streamSink(stream, metrics), { lastEventId: cursorOf(request), budgetBytes })
+  const subscription = new Subscription(runtime.broker, topics, streamSink(stream, metrics, budgetBytes), { lastEventId: cursorOf(request), budgetBytes })
   // Counted from now, so concurrent requests cannot all slip under the limit while they join.
   metrics.opened(topics.length)
   try {

@@ -96,7 +96,7 @@ export async function build (options: QuickstartOptions = {}): Promise<FastifyIn
   const router = new ViewRouter()
   router.registerView(taskViews(store), { prefix: '/tasks' })
   // retry: browsers reconnect one second after a dropped stream (their default is about three).
-  router.registerView(SubscriptionView({ tags: ['events'], retry: 1000 }), { prefix: '/events' })
+  router.registerView(SubscriptionView({ tags: ['events'], operationId: 'subscribe', retry: 1000 }), { prefix: '/events' })
   await app.register(router.plugin)
 
   // The page: plain HTML and JavaScript, no build step.

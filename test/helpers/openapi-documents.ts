@@ -11,7 +11,8 @@ type ExampleModule = { build: (options: ExampleBuildOptions) => Promise<FastifyI
 
 export const EXAMPLES: Record<string, () => Promise<ExampleModule>> = {
   quickstart: () => import('../../examples/quickstart/app.js'),
-  stocks: () => import('../../examples/stocks/app.js')
+  stocks: () => import('../../examples/stocks/app.js'),
+  'crm-comments': () => import('../../examples/crm-comments/app.js')
 }
 
 export async function documentOf (app: FastifyInstance): Promise<Record<string, unknown>> {

@@ -94,6 +94,20 @@ export class TopicState {
   }
 }
 
+let lastPublishTime = 0
+
+/**
+ * The publish time of an event: ms since the epoch, strictly increasing within this process. A resume
+ * across topics merges by publish time; with whole milliseconds, events published in the same
+ * millisecond were replayed grouped by topic name rather than in publish order
+ * (test/delivery/mass-reconnect.test.ts), unlike what the live stream had shown.
+ */
+export function publishTime (): number {
+  const now = Date.now()
+  lastPublishTime = now > lastPublishTime ? now : lastPublishTime + 0.001
+  return lastPublishTime
+}
+
 export function newEpoch (): string {
   return randomBytes(6).readUIntBE(0, 6).toString(36)
 }

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
 import {
   describe, eventsPath, Ledger, noteKeys, notesOf, ResumingEventSource, sleep, startInstance, StreamReader, until, viaBroker, viaHttp,
-  type Instance, type Note
+  type Instance
 } from './support.js'
 
 const redis = await startRedis({ t })
@@ -125,10 +125,10 @@ t.test('raw requests resume with the Last-Event-ID header or ?lastEventId=, alon
   }
 })
 
-t.test('events of the same millisecond on several topics keep each topic\'s order on replay', async (t) => {
-  // Across topics a replay is ordered by publish time; events published within one millisecond may come
-  // in another cross-topic order than live, but never out of order within a topic, and never twice.
-  for (const setup of (await setups(t)).slice(0, 2)) {
+t.test('a burst on several topics within one millisecond is replayed in publish order', async (t) => {
+  // A replay across topics is merged by publish time, which is strictly increasing within a publishing
+  // process: 60 concurrent publishes (all in about one millisecond) come back exactly as published.
+  for (const setup of await setups(t)) {
     const names = ['x', 'y', 'z'].map((topic) => `burst-${setup.name.replace(/\W+/g, '-')}-${topic}`)
     const ledger = new Ledger()
     const first = await StreamReader.open(setup.first.base, eventsPath(names))
@@ -137,15 +137,15 @@ t.test('events of the same millisecond on several topics keep each topic\'s orde
     const cursor = first.frames[0].id as string
     first.close()
     await Promise.all(Array.from({ length: 60 }, (_, i) => ledger.publish(names[i % 3], viaBroker(setup.publisher))))
+    t.same(ledger.failed, [])
     const resumed = await StreamReader.open(setup.second.base, eventsPath(names), { 'last-event-id': cursor })
     t.teardown(() => resumed.close())
     await resumed.waitForPublished(60)
-    const got = notesOf(resumed.frames)
+    t.same(describe(resumed.frames), [`subscribed ${subscribedData(names)}`, ...noteKeys(ledger.expected(names))], setup.name)
     for (const name of names) {
-      const offsets = ledger.succeeded.filter((attempt) => attempt.topic === name).sort((a, b) => (a.offset as number) - (b.offset as number))
-      t.same(got.filter((note: Note) => note.topic === name).map((note) => note.n), offsets.map((attempt) => attempt.n), `${setup.name} ${name}: offset order`)
+      const offsets = ledger.succeeded.filter((attempt) => attempt.topic === name).map((attempt) => attempt.offset)
+      t.same(offsets, Array.from({ length: 20 }, (_, i) => i + 1), `${setup.name} ${name}: offsets follow the publish order`)
     }
-    t.equal(new Set(noteKeys(got)).size, 60, 'no duplicates')
     resumed.close()
   }
 })

@@ -8,7 +8,6 @@ import { EventSource } from 'eventsource'
 import type { FastifyInstance } from 'fastify'
 import { Agent, request } from 'undici'
 import { createApp, publishEvent, SubscriptionView, ViewRouter, type CreateAppOptions, type SubscriptionViewOptions } from '../../lib/index.js'
-import { listen } from '../helpers/http.js'
 
 export interface TestContext { teardown: (fn: () => unknown) => void }
 
@@ -59,7 +58,11 @@ export async function startInstance (t: TestContext, options: InstanceOptions = 
   })
   await app.register(new ViewRouter().registerView(SubscriptionView(options.view ?? {}), { prefix: '/events' }).plugin)
   app.post('/publish/:topic', publishEvent({ topic: ({ params }) => params.topic, event: 'note' })(async (request) => request.body))
-  return { app, base: await listen(app), sockets }
+  // A backlog for 1,000 connections arriving at once (Node's default, 511, drops SYNs: 1 s retries).
+  await app.listen({ port: 0, host: '127.0.0.1', backlog: 2048 })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  return { app, base: `http://127.0.0.1:${address.port}`, sockets }
 }
 
 // ------------------------------------------------------------------ frames

@@ -208,12 +208,15 @@ t.test('a client that stops reading leaves the generator paused at a yield (boun
   }
   const { app, base } = await loggedApp(t, Firehose, '/firehose')
   const client = await rawRequest(base, '/firehose') // connects, sends the request, never reads
-  // Wait until the generator stops advancing: the socket buffers are full and nothing is pulled any more.
+  // Wait until the whole chain is backpressured: the response's socket buffer wants a drain, the stream's own
+  // buffer is full, and the generator has not advanced over many turns of the event loop.
+  const streams: Set<any> = (app as any)[Symbol.for('fastify-views.stream-registry')].streams
   let last = -1
-  let stableSince = Date.now()
+  let stablePolls = 0
   await until(() => {
-    if (yielded !== last) { last = yielded; stableSince = Date.now() }
-    return yielded > 0 && Date.now() - stableSince > 200
+    if (yielded !== last) { last = yielded; stablePolls = 0 } else stablePolls++
+    const [stream] = streams
+    return stream !== undefined && stream.reply.raw.writableNeedDrain === true && stream.readableLength >= stream.readableHighWaterMark && stablePolls >= 50
   }, 'the generator stopped advancing', 60_000)
   const paused = yielded
   await sleep(300)

@@ -87,7 +87,7 @@ t.test('with drainMs, streams end spread over the window, each at its random mom
         await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
       }
     }, { prefix: '/waiting' })
-  }, { configure: { drainMs: 300 } })
+  }, { configure: { drainMs: 1_000 } })
   const base = await listen(app)
   const streams = []
   for (const client of [0, 1, 2]) {

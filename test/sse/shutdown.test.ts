@@ -225,3 +225,40 @@ t.test('a stream that opens while the app is closing ends at once instead of hol
   t.equal(ran, false, 'its generator never started')
   t.equal(openStreams(app), 0)
 })
+
+t.test('HTTP/2: app.close() ends an open stream cleanly', async (t) => {
+  const inFinally = deferred<unknown>()
+  class Waiting extends ServerSideEventsView({ data: Type.Integer() }) {
+    async * events () {
+      try {
+        yield { data: 1, id: 1 }
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      } finally {
+        inFinally.resolve(this.signal.reason)
+      }
+    }
+  }
+  const app = await buildApp(t, (router) => { router.registerView(Waiting, { prefix: '/waiting' }) }, { fastify: { http2: true } as any })
+  const base = await listen(app)
+  const client = connectHttp2(base)
+  client.on('error', () => {})
+  t.teardown(() => client.close())
+  const request = client.request({ ':path': '/waiting' })
+  request.setEncoding('utf8')
+  let text = ''
+  const first = deferred()
+  const ended = deferred<string>()
+  request.on('data', (chunk: string) => { text += chunk; if (text.includes('data: 1\n\n')) first.resolve() })
+  request.on('end', () => ended.resolve('end'))
+  request.on('error', (error) => ended.resolve(`error ${error.message}`))
+  await first.promise
+  const closing = app.close()
+  t.equal(await inFinally.promise, 'shutdown')
+  t.equal(await ended.promise, 'end', 'the client stream ended cleanly')
+  t.equal(text, ': \n\nid: 1\ndata: 1\n\n')
+  t.equal(openStreams(app), 0)
+  // Fastify's close() then waits for the client to close its HTTP/2 session, as for any HTTP/2 app
+  // (even one without streams): the client here does, once its stream has ended.
+  client.close()
+  await within(closing, 'app.close()')
+})

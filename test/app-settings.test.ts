@@ -2,13 +2,15 @@ import t from 'tap'
 import { resolveSettings } from '../lib/app/settings.js'
 
 t.test('settings fall back to environment variables', async (t) => {
-  t.same(resolveSettings({}, {}), { redisUrl: undefined, topicPrefix: '', heartbeatSeconds: 15, corsOrigins: false })
+  t.same(resolveSettings({}, {}), { redisUrl: undefined, redisCluster: undefined, topicPrefix: '', heartbeatSeconds: 15, corsOrigins: false })
   t.same(resolveSettings({}, { REDIS_URL: 'redis://r:6380/2', TOPIC_PREFIX: 'app1:', SSE_HEARTBEAT_SECONDS: '30', CORS_ORIGINS: 'https://a.example, https://b.example' }),
-    { redisUrl: 'redis://r:6380/2', topicPrefix: 'app1:', heartbeatSeconds: 30, corsOrigins: ['https://a.example', 'https://b.example'] })
+    { redisUrl: 'redis://r:6380/2', redisCluster: undefined, topicPrefix: 'app1:', heartbeatSeconds: 30, corsOrigins: ['https://a.example', 'https://b.example'] })
   t.same(resolveSettings({}, { REDIS_HOST: 'cache', REDIS_PORT: '6390', REDIS_DB: '3' }).redisUrl, 'redis://cache:6390/3')
   t.same(resolveSettings({}, { CORS_ORIGINS: '*' }).corsOrigins, true)
+  t.same(resolveSettings({}, { REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001,[::1]:7002' }).redisCluster,
+    [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }, { host: '::1', port: 7002 }])
   t.same(resolveSettings({ redisUrl: 'redis://x:1/0', heartbeatSeconds: 0, corsOrigins: true }, { REDIS_URL: 'redis://ignored:2/0' }),
-    { redisUrl: 'redis://x:1/0', topicPrefix: '', heartbeatSeconds: 0, corsOrigins: true })
+    { redisUrl: 'redis://x:1/0', redisCluster: undefined, topicPrefix: '', heartbeatSeconds: 0, corsOrigins: true })
 })
 
 t.test('a bad setting stops startup with a message naming it and the accepted range', async (t) => {
@@ -19,6 +21,8 @@ t.test('a bad setting stops startup with a message naming it and the accepted ra
     [{ REDIS_PORT: '99999' }, "Invalid setting 'REDIS_PORT': expected an integer from 1 to 65535, got '99999'"],
     [{ REDIS_DB: 'one' }, "Invalid setting 'REDIS_DB': expected an integer from 0 to 15, got 'one'"],
     [{ TOPIC_PREFIX: 'a b' }, "Invalid setting 'TOPIC_PREFIX': expected at most 64 characters without whitespace, control characters or braces, got 'a b'"],
+    [{ REDIS_CLUSTER_NODES: 'localhost' }, "Invalid setting 'REDIS_CLUSTER_NODES': expected comma-separated host:port pairs, got 'localhost'"],
+    [{ REDIS_CLUSTER_NODES: 'h:70000' }, "Invalid setting 'REDIS_CLUSTER_NODES': expected an integer from 1 to 65535, got '70000'"],
     [{ CORS_ORIGINS: 'not a url' }, "Invalid setting 'CORS_ORIGINS': expected '*' or comma-separated origins like https://app.example.com, got 'not a url'"]
   ]
   for (const [env, message] of cases) t.throws(() => resolveSettings({}, env), { code: 'FVIEWS_ERR_OPTION_INVALID', message }, message)

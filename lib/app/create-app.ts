@@ -65,7 +65,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
 
   const app = Fastify(options.fastify ?? {})
   const broker = options.broker ?? createBroker({
-    redisUrl: settings.redisUrl, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
+    redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })
   const metrics = new TopicMetrics()
   app.decorate('broker', broker)

@@ -7,8 +7,10 @@ import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 export interface RedisSettings { url: string }
 
 export interface AppSettings {
-  /** Redis URL; undefined means the in-memory broker. */
+  /** Redis URL; undefined means the in-memory broker (unless a cluster is configured). */
   redisUrl: string | undefined
+  /** Startup nodes of a Redis Cluster; undefined means no cluster. */
+  redisCluster: Array<{ host: string, port: number }> | undefined
   topicPrefix: string
   heartbeatSeconds: number
   /** `false`: no CORS; `true`: any origin; a list: those origins. */
@@ -17,6 +19,8 @@ export interface AppSettings {
 
 export interface SettingsInput {
   redisUrl?: string
+  /** Redis Cluster startup nodes: `[{ host, port }]` or 'host:port,host:port'. */
+  redisCluster?: string | Array<{ host: string, port: number }>
   redis?: { host?: string, port?: number, db?: number, password?: string }
   topicPrefix?: string
   heartbeatSeconds?: number
@@ -68,6 +72,21 @@ function urlFromParts (name: string, host = '127.0.0.1', port = 6379, db = 0, pa
   return `redis://${auth}${host.includes(':') ? `[${host}]` : host}:${port}/${db}`
 }
 
+function redisCluster (input: SettingsInput, env: Env): Array<{ host: string, port: number }> | undefined {
+  const raw = input.redisCluster ?? (env.REDIS_CLUSTER_NODES === '' ? undefined : env.REDIS_CLUSTER_NODES)
+  if (raw === undefined) return undefined
+  const name = input.redisCluster === undefined ? 'REDIS_CLUSTER_NODES' : 'redisCluster'
+  const nodes = typeof raw === 'string'
+    ? raw.split(',').map((item) => item.trim()).filter((item) => item !== '').map((item) => {
+      const colon = item.lastIndexOf(':')
+      if (colon <= 0) throw new FVIEWS_ERR_OPTION_INVALID(name, `expected comma-separated host:port pairs, got '${item}'`)
+      return { host: item.slice(0, colon).replace(/^\[|\]$/g, ''), port: integer(name, item.slice(colon + 1), 1, 65535) }
+    })
+    : raw.map((node) => ({ host: node.host, port: integer(name, node.port, 1, 65535) }))
+  if (nodes.length === 0) throw new FVIEWS_ERR_OPTION_INVALID(name, 'expected at least one host:port')
+  return nodes
+}
+
 function corsOrigins (input: SettingsInput, env: Env): boolean | string[] {
   const raw = input.corsOrigins ?? env.CORS_ORIGINS
   if (raw === undefined || raw === false || raw === '') return false
@@ -93,6 +112,7 @@ export function resolveSettings (input: SettingsInput = {}, env: Env = process.e
   const heartbeat = input.heartbeatSeconds ?? env.SSE_HEARTBEAT_SECONDS
   return {
     redisUrl: redisUrl(input, env),
+    redisCluster: redisCluster(input, env),
     topicPrefix: topicPrefix(input, env),
     heartbeatSeconds: heartbeat === undefined ? 15 : seconds(input.heartbeatSeconds === undefined ? 'SSE_HEARTBEAT_SECONDS' : 'heartbeatSeconds', heartbeat, 3600),
     corsOrigins: corsOrigins(input, env)

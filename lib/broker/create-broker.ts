@@ -1,5 +1,6 @@
 /**
- * The broker an app gets: Redis when a URL is configured, in memory otherwise.
+ * The broker an app gets: a Redis Cluster when startup nodes are configured, Redis when a URL is,
+ * in memory otherwise.
  */
 import type { Broker, BrokerOptions } from './broker.js'
 import { MemoryBroker } from './memory.js'
@@ -12,6 +13,7 @@ export interface CreateBrokerOptions extends BrokerOptions, Partial<Omit<RedisBr
 
 export function createBroker (options: CreateBrokerOptions = {}): Broker {
   const { redisUrl, ...rest } = options
+  if (rest.cluster !== undefined) return new RedisBroker(rest)
   if (redisUrl !== undefined) return new RedisBroker({ ...rest, url: redisUrl })
   return new MemoryBroker(rest)
 }

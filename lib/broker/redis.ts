@@ -1,38 +1,51 @@
 /**
- * The Redis broker (ioredis): many instances share topics through one Redis.
+ * The Redis broker (ioredis): many instances share topics through one Redis, standalone or Cluster.
  *
- * - Publish: one Lua script per event (offset, capped stream, pub/sub) - history and live agree.
- * - Receive: one subscriber connection per process multiplexes every listened topic; the broker's
- *   reference counting SUBSCRIBEs a topic on its first local subscriber and UNSUBSCRIBEs on its last.
+ * - Publish: one Lua script per event (offset, capped stream, pub/sub) - history and live agree. In a
+ *   Cluster every key and the channel of a topic share the hash tag `{topic}`, so the script runs on the
+ *   topic's shard and publishes with sharded pub/sub (SPUBLISH), which is not copied to every node.
+ * - Receive: standalone, one subscriber connection per process multiplexes every listened topic; in a
+ *   Cluster, one sharded-subscriber connection per master (SSUBSCRIBE). The broker's reference counting
+ *   subscribes a topic on its first local subscriber and unsubscribes on its last.
  * - Outages: the subscriber reconnects by itself; after every reconnect the broker resubscribes and
  *   reads what each topic missed from its stream, so connected clients lose nothing. A periodic probe
- *   (a publish the subscriber must see) finds a subscriber that is connected but deaf, and rebuilds it.
+ *   (a publish the subscriber must see) finds a standalone subscriber that is connected but deaf, and
+ *   rebuilds it.
  * - A publish while Redis is unreachable waits for it at most `publishTimeoutMs`, then fails visibly
  *   (FVIEWS_ERR_BROKER_UNAVAILABLE, a 503): never a success whose event vanished.
  */
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import { Broker, newEpoch, publishTime, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { keySlot } from './key-slot.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
 
 export interface RedisBrokerOptions extends BrokerOptions {
-  /** redis:// or rediss:// URL. */
-  url: string
+  /** redis:// or rediss:// URL of a standalone Redis. */
+  url?: string
+  /** Startup nodes of a Redis Cluster (instead of `url`), e.g. `[{ host: '10.0.0.1', port: 7000 }]`. */
+  cluster?: ClusterNode[]
   /** How long a publish waits for an unreachable Redis before failing (default 2,000 ms). */
   publishTimeoutMs?: number
-  /** Interval of the subscriber liveness probe (default 5,000 ms; 0 disables). */
+  /** Interval of the subscriber liveness probe, standalone only (default 5,000 ms; 0 disables). */
   probeIntervalMs?: number
-  /** Extra ioredis options for both connections. */
+  /** Extra ioredis options for every connection. */
   redisOptions?: RedisOptions
+  /** Extra ioredis Cluster options. */
+  clusterOptions?: ClusterOptions
 }
 
-type PublishingRedis = Redis & {
+type Client = Redis | Cluster
+type Publishing = Client & {
   fvPublish: (meta: string, log: string, epoch: string, maxlen: number, ttl: number, event: string, json: string, time: number, command: string, channel: string) => Promise<[string, number]>
 }
 
 // Batches keep a SUBSCRIBE of thousands of topics from building one huge command.
 const SUBSCRIBE_BATCH = 500
+// ioredis reports a shard's subscriber ready after every reconnect attempt (about 100 a second while a
+// master is down): catch-ups are spaced by this much.
+const CATCH_UP_SPACING_MS = 250
 
 function chunks<T> (items: T[], size: number): T[][] {
   const out: T[][] = []
@@ -40,28 +53,49 @@ function chunks<T> (items: T[], size: number): T[][] {
   return out
 }
 
+/** Channels grouped by hash slot: one SSUBSCRIBE may only name channels of one slot. */
+function bySlot (channels: string[]): string[][] {
+  const groups = new Map<number, string[]>()
+  for (const channel of channels) {
+    const slot = keySlot(channel)
+    const group = groups.get(slot)
+    if (group === undefined) groups.set(slot, [channel])
+    else group.push(channel)
+  }
+  return [...groups.values()]
+}
+
 export class RedisBroker extends Broker {
-  readonly backend = 'redis'
+  readonly backend: 'redis' | 'redis-cluster'
   readonly publishTimeoutMs: number
   readonly probeIntervalMs: number
-  private readonly publisher: PublishingRedis
-  private subscriber: Redis
-  private readonly subscriberOptions: RedisOptions
-  private readonly url: string
+  private readonly publisher: Publishing
+  private subscriber: Client
+  private readonly options: RedisBrokerOptions
+  private readonly common: RedisOptions
+  private readonly publishCommand: 'PUBLISH' | 'SPUBLISH'
   private readonly probeChannel: string
   private connectedOnce = false
   private probeTimer: NodeJS.Timeout | undefined
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
+  private catchUpTimer: NodeJS.Timeout | undefined
+  private lastCatchUp = 0
+  private errorsLogged = 0
 
   constructor (options: RedisBrokerOptions) {
     super(options)
-    this.url = options.url
+    if ((options.url === undefined) === (options.cluster === undefined)) {
+      throw new TypeError("RedisBroker: give either 'url' (standalone) or 'cluster' (startup nodes)")
+    }
+    this.options = options
+    this.backend = options.cluster === undefined ? 'redis' : 'redis-cluster'
+    this.publishCommand = options.cluster === undefined ? 'PUBLISH' : 'SPUBLISH'
     this.publishTimeoutMs = options.publishTimeoutMs ?? 2000
-    this.probeIntervalMs = options.probeIntervalMs ?? 5000
+    this.probeIntervalMs = options.cluster === undefined ? options.probeIntervalMs ?? 5000 : 0
     this.probeChannel = `${this.topicPrefix}{fastify-views:probe}:${newEpoch()}`
-    const common: RedisOptions = {
+    this.common = {
       lazyConnect: true,
       // Reconnect forever, quickly: an outage must cost latency only.
       retryStrategy: (times) => Math.min(50 * times, 1000),
@@ -71,25 +105,26 @@ export class RedisBroker extends Broker {
       maxRetriesPerRequest: 0,
       ...options.redisOptions
     }
-    this.publisher = new Redis(this.url, { ...common, commandTimeout: this.publishTimeoutMs, connectionName: 'fastify-views:publisher' }) as PublishingRedis
+    this.publisher = this.client('publisher', { commandTimeout: this.publishTimeoutMs }) as Publishing
     this.publisher.defineCommand('fvPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT })
-    this.publisher.on('error', (error) => this.log?.warn({ err: error }, 'redis broker: publisher connection error'))
-    // Resubscribing is the broker's job (then it catches up from history), not ioredis'.
-    this.subscriberOptions = { ...common, autoResubscribe: false, connectionName: 'fastify-views:subscriber' }
+    this.publisher.on('error', (error: Error) => this.logError('publisher', error))
     this.subscriber = this.newSubscriber()
   }
 
   async connect (): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()])
-    await this.subscriber.subscribe(this.probeChannel)
-    if (this.probeIntervalMs > 0 && this.probeTimer === undefined) {
-      this.probeTimer = setInterval(() => this.runProbe(), this.probeIntervalMs)
-      this.probeTimer.unref()
+    if (this.probeIntervalMs > 0) {
+      await (this.subscriber as Redis).subscribe(this.probeChannel)
+      if (this.probeTimer === undefined) {
+        this.probeTimer = setInterval(() => this.runProbe(), this.probeIntervalMs)
+        this.probeTimer.unref()
+      }
     }
   }
 
   override async close (): Promise<void> {
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
+    if (this.catchUpTimer !== undefined) clearTimeout(this.catchUpTimer)
     this.probeTimer = undefined
     await super.close()
     await Promise.all([this.publisher, this.subscriber].map(async (connection) => {
@@ -110,7 +145,7 @@ export class RedisBroker extends Broker {
     while (true) {
       try {
         const [epoch, offset] = await this.publisher.fvPublish(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic), newEpoch(),
-          this.historySize, this.historyTtlSeconds, event, json, publishTime(), 'PUBLISH', channelOf(this.topicPrefix, topic))
+          this.historySize, this.historyTtlSeconds, event, json, publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic))
         return { topic, epoch, offset: Number(offset) }
       } catch (error) {
         // Refused before it was sent (no connection): safe to try again until the deadline.
@@ -124,12 +159,24 @@ export class RedisBroker extends Broker {
   }
 
   protected async listen (topics: string[]): Promise<void> {
-    for (const batch of chunks(topics, SUBSCRIBE_BATCH)) await this.subscriber.subscribe(...batch.map((topic) => channelOf(this.topicPrefix, topic)))
+    const channels = topics.map((topic) => channelOf(this.topicPrefix, topic))
+    if (this.subscriber instanceof Cluster) {
+      const cluster = this.subscriber
+      await Promise.all(bySlot(channels).map((group) => cluster.ssubscribe(...group)))
+    } else {
+      for (const batch of chunks(channels, SUBSCRIBE_BATCH)) await this.subscriber.subscribe(...batch)
+    }
   }
 
   protected async unlisten (topics: string[]): Promise<void> {
     if (this.subscriber.status !== 'ready') return
-    for (const batch of chunks(topics, SUBSCRIBE_BATCH)) await this.subscriber.unsubscribe(...batch.map((topic) => channelOf(this.topicPrefix, topic)))
+    const channels = topics.map((topic) => channelOf(this.topicPrefix, topic))
+    if (this.subscriber instanceof Cluster) {
+      const cluster = this.subscriber
+      await Promise.all(bySlot(channels).map((group) => cluster.sunsubscribe(...group)))
+    } else {
+      for (const batch of chunks(channels, SUBSCRIBE_BATCH)) await this.subscriber.unsubscribe(...batch)
+    }
   }
 
   protected async positions (topics: string[]): Promise<Array<{ epoch: string, head: number }>> {
@@ -140,6 +187,7 @@ export class RedisBroker extends Broker {
   }
 
   async history (topic: string, after: number): Promise<TopicHistory> {
+    // One transaction on the topic's shard (both keys share its hash tag): epoch and events agree.
     const replies = await this.publisher.multi()
       .hget(metaKey(this.topicPrefix, topic), 'epoch')
       .xrange(logKey(this.topicPrefix, topic), `(${after}-0`, '+', 'COUNT', this.historySize)
@@ -149,6 +197,21 @@ export class RedisBroker extends Broker {
     const epoch = (replies[0][1] as string | null) ?? ''
     const entries = replies[1][1] as Array<[string, string[]]>
     return { epoch, messages: entries.map(([id, fields]) => this.messageOf(topic, epoch, id, fields)) }
+  }
+
+  private client (role: string, extra: RedisOptions = {}): Client {
+    const options = this.options
+    if (options.cluster === undefined) return new Redis(options.url as string, { ...this.common, ...extra, connectionName: `fastify-views:${role}` })
+    return new Cluster(options.cluster, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      ...options.clusterOptions,
+      // One sharded-subscriber connection per master; without it SSUBSCRIBE to another node's slots
+      // never settles (see the ioredis Cluster source, ClusterSubscriberGroup).
+      ...(role === 'subscriber' ? { shardedSubscribers: true } : {}),
+      redisOptions: { ...this.common, ...extra, connectionName: `fastify-views:${role}`, ...options.clusterOptions?.redisOptions }
+    })
   }
 
   private messageOf (topic: string, epoch: string, id: string, fields: string[]): BrokerMessage {
@@ -163,12 +226,30 @@ export class RedisBroker extends Broker {
     return new BrokerMessage(topic, epoch, parseInt(id, 10), event, json, time)
   }
 
-  private newSubscriber (): Redis {
-    const subscriber = new Redis(this.url, this.subscriberOptions)
+  private newSubscriber (): Client {
+    if (this.options.cluster !== undefined) {
+      const cluster = this.client('subscriber') as Cluster
+      cluster.on('smessage', (channel: string, payload: string) => this.onMessage(channel, payload))
+      // ioredis resubscribes each shard by itself; this says a shard's subscription came back, so what
+      // it missed meanwhile is read from history.
+      cluster.on('subscribersReady', () => this.onClusterSubscribersReady())
+      cluster.on('error', (error: Error) => this.logError('subscriber', error))
+      return cluster
+    }
+    // Resubscribing is the broker's job here (then it catches up from history), not ioredis'.
+    const subscriber = new Redis(this.options.url as string, { ...this.common, autoResubscribe: false, connectionName: 'fastify-views:subscriber' })
     subscriber.on('message', (channel: string, payload: string) => this.onMessage(channel, payload))
     subscriber.on('ready', () => { void this.onSubscriberReady(subscriber) })
-    subscriber.on('error', (error) => this.log?.warn({ err: error }, 'redis broker: subscriber connection error'))
+    subscriber.on('error', (error: Error) => this.logError('subscriber', error))
     return subscriber
+  }
+
+  /** Connection errors repeat on every reconnect attempt (a hundred a second in a Cluster): log a few. */
+  private logError (role: string, error: Error): void {
+    this.errorsLogged++
+    if (this.errorsLogged <= 10 || this.errorsLogged % 1000 === 0) {
+      this.log?.warn({ err: error, occurrences: this.errorsLogged }, `redis broker: ${role} connection error`)
+    }
   }
 
   private onMessage (channel: string, payload: string): void {
@@ -188,7 +269,7 @@ export class RedisBroker extends Broker {
     if (this.closed || subscriber !== this.subscriber) return
     this.stats.reconnects++
     try {
-      await subscriber.subscribe(this.probeChannel)
+      if (this.probeIntervalMs > 0) await subscriber.subscribe(this.probeChannel)
       await this.listen(this.listenedTopics())
       this.log?.info({ topics: this.listenedTopics().length }, 'redis broker: subscriber reconnected; catching up from history')
       this.catchUpAll()
@@ -198,13 +279,33 @@ export class RedisBroker extends Broker {
     }
   }
 
+  /**
+   * A Cluster shard's subscriber came back (or tried to: ioredis says so after failed attempts too).
+   * Catch up now, spaced, and once more shortly after: the resubscription is confirmed after this event,
+   * and an event published in between is found by the second read (or by the next event's gap).
+   */
+  private onClusterSubscribersReady (): void {
+    if (!this.connectedOnce) { this.connectedOnce = true; return }
+    if (this.closed || this.catchUpTimer !== undefined) return
+    this.stats.reconnects++
+    const wait = Math.max(0, this.lastCatchUp + CATCH_UP_SPACING_MS - Date.now())
+    this.catchUpTimer = setTimeout(() => {
+      this.catchUpTimer = undefined
+      this.lastCatchUp = Date.now()
+      this.catchUpAll()
+      setTimeout(() => { if (!this.closed) this.catchUpAll() }, 1000).unref()
+    }, wait)
+    this.catchUpTimer.unref()
+  }
+
   /** The subscriber must see the previous probe; if not, it is deaf (Centrifugo #1189): rebuild it. */
   private runProbe (): void {
     if (this.closed) return
-    if (this.probeSent > this.probeSeen && this.subscriber.status === 'ready') {
+    const subscriber = this.subscriber as Redis
+    if (this.probeSent > this.probeSeen && subscriber.status === 'ready') {
       this.deaf = true
       this.log?.warn('redis broker: the subscriber missed its probe; reconnecting it')
-      this.subscriber.disconnect(true)
+      subscriber.disconnect(true)
     }
     if (this.publisher.status !== 'ready') return
     const sent = Date.now()
@@ -213,7 +314,8 @@ export class RedisBroker extends Broker {
 
   private notSent (error: unknown): boolean {
     // ioredis' words for a command refused while disconnected (enableOfflineQueue: false).
-    return ((error as Error)?.message ?? '').includes("Stream isn't writeable")
+    const message = (error as Error)?.message ?? ''
+    return message.includes("Stream isn't writeable") || message.includes("Cluster isn't ready")
   }
 
   private readyOrTimeout (deadline: number): Promise<void> {

@@ -133,8 +133,11 @@ export class StreamReader {
   readonly frames: Frame[] = []
   ended = false
   error: Error | undefined
+  /** How many published events (not `subscribed` / `reset`) arrived. */
+  publishedCount = 0
   private text = ''
   private body: { destroy: () => void } | undefined
+  private waiters: Array<() => void> = []
 
   static async open (base: string, path: string, headers: Record<string, string> = {}): Promise<StreamReader> {
     const reader = new StreamReader()
@@ -147,11 +150,21 @@ export class StreamReader {
       reader.text += chunk
       const { frames, rest } = parseFrames(reader.text)
       reader.text = rest
-      for (const frame of frames) reader.frames.push(frame)
+      for (const frame of frames) {
+        reader.frames.push(frame)
+        if (frame.event !== 'subscribed' && frame.event !== 'reset') reader.publishedCount++
+      }
+      if (frames.length > 0) reader.wake()
     })
-    response.body.on('end', () => { reader.ended = true })
-    response.body.on('error', (error: Error) => { reader.error = error })
+    response.body.on('end', () => { reader.ended = true; reader.wake() })
+    response.body.on('error', (error: Error) => { reader.error = error; reader.wake() })
     return reader
+  }
+
+  private wake (): void {
+    const waiters = this.waiters
+    this.waiters = []
+    for (const wake of waiters) wake()
   }
 
   /** Published events only (no `subscribed` / `reset`). */
@@ -166,10 +179,20 @@ export class StreamReader {
   /** The body text so far (complete frames are parsed, the rest is kept here). */
   get pending (): string { return this.text }
 
+  /** Resolves once `count` published events arrived; throws if the stream ends first or after `limitMs`. */
   async waitForPublished (count: number, what = 'events', limitMs = 10_000): Promise<void> {
-    await until(() => this.published.length >= count || this.ended || this.error !== undefined,
-      () => `${count} ${what} arrived (have ${this.published.length})`, limitMs)
-    if (this.published.length < count) throw new Error(`the stream ended after ${this.published.length} of ${count} ${what} (${this.error?.message ?? 'clean end'})`)
+    const deadline = Date.now() + limitMs
+    while (this.publishedCount < count && !this.ended && this.error === undefined) {
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`timed out after ${limitMs} ms waiting until ${count} ${what} arrived (have ${this.publishedCount})`)
+      let timer: NodeJS.Timeout | undefined
+      await new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, left)
+        this.waiters.push(resolve)
+      })
+      clearTimeout(timer)
+    }
+    if (this.publishedCount < count) throw new Error(`the stream ended after ${this.publishedCount} of ${count} ${what} (${this.error?.message ?? 'clean end'})`)
   }
 
   close (): void { this.body?.destroy() }

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
-import { createApp, ModelViewSet, publishEvent, SubscriptionView, ViewRouter, type CreateAppOptions, type PublishContext } from '../../lib/index.js'
+import { createApp, ModelViewSet, publishEvent, SubscriptionView, ViewRouter, type CreateAppOptions, type MaybePromise, type PublishContext } from '../../lib/index.js'
 
 export const Task = Type.Object({
   id: Type.Integer({ minimum: 1 }),
@@ -22,8 +22,17 @@ export const TaskCreate = Type.Object({ title: Type.String({ minLength: 1, maxLe
 export const TaskUpdate = Type.Object({ title: Type.String({ minLength: 1, maxLength: 200 }), done: Type.Boolean() }, { $id: 'TaskUpdate', additionalProperties: false })
 export type Task = Static<typeof Task>
 
-/** The task store: a Map, so the example runs with nothing installed. Swap in your database. */
-export class TaskStore {
+/** Where tasks live. Each method may answer at once or with a promise (a database). */
+export interface TaskRepository {
+  all (): MaybePromise<Task[]>
+  get (id: number): MaybePromise<Task | undefined>
+  add (title: string): MaybePromise<Task>
+  change (id: number, fields: Partial<Omit<Task, 'id'>>): MaybePromise<Task | undefined>
+  remove (id: number): MaybePromise<boolean>
+}
+
+/** The tasks in a Map, so the example runs with nothing installed (production-scale keeps them in Redis). */
+export class TaskStore implements TaskRepository {
   private readonly tasks = new Map<number, Task>()
   private nextId = 1
 
@@ -56,7 +65,7 @@ const announce = (event: 'task:created' | 'task:updated' | 'task:deleted') => pu
   extractData: (_result, context) => ({ id: changedId(context) })
 })
 
-export function taskViews (store: TaskStore) {
+export function taskViews (store: TaskRepository) {
   return class Tasks extends ModelViewSet({ model: Task, create: TaskCreate, update: TaskUpdate, id: Type.Integer({ minimum: 1 }), tags: ['tasks'] }) {
     list () { return store.all() }
     retrieve (id: number) { return store.get(id) }
@@ -79,8 +88,8 @@ export function taskViews (store: TaskStore) {
 const publicFile = (name: string): string => readFileSync(new URL(`./public/${name}`, import.meta.url), 'utf8')
 
 export interface QuickstartOptions extends CreateAppOptions {
-  /** The tasks; several app instances (or a restarted one) may share a store as they would a database. */
-  store?: TaskStore
+  /** The tasks (default: a new TaskStore, in memory); instances that share one see the same tasks. */
+  store?: TaskRepository
 }
 
 export async function build (options: QuickstartOptions = {}): Promise<FastifyInstance> {

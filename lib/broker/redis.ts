@@ -80,6 +80,7 @@ export class RedisBroker extends Broker {
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
+  private probeArmed = false
   private catchUpTimer: NodeJS.Timeout | undefined
   private lastCatchUp = 0
   private errorsLogged = 0
@@ -115,6 +116,7 @@ export class RedisBroker extends Broker {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()])
     if (this.probeIntervalMs > 0) {
       await (this.subscriber as Redis).subscribe(this.probeChannel)
+      this.armProbe()
       if (this.probeTimer === undefined) {
         this.probeTimer = setInterval(() => this.runProbe(), this.probeIntervalMs)
         this.probeTimer.unref()
@@ -240,6 +242,7 @@ export class RedisBroker extends Broker {
     const subscriber = new Redis(this.options.url as string, { ...this.common, autoResubscribe: false, connectionName: 'fastify-views:subscriber' })
     subscriber.on('message', (channel: string, payload: string) => this.onMessage(channel, payload))
     subscriber.on('ready', () => { void this.onSubscriberReady(subscriber) })
+    subscriber.on('close', () => { this.probeArmed = false })
     subscriber.on('error', (error: Error) => this.logError('subscriber', error))
     return subscriber
   }
@@ -269,7 +272,10 @@ export class RedisBroker extends Broker {
     if (this.closed || subscriber !== this.subscriber) return
     this.stats.reconnects++
     try {
-      if (this.probeIntervalMs > 0) await subscriber.subscribe(this.probeChannel)
+      if (this.probeIntervalMs > 0) {
+        await subscriber.subscribe(this.probeChannel)
+        this.armProbe()
+      }
       await this.listen(this.listenedTopics())
       this.log?.info({ topics: this.listenedTopics().length }, 'redis broker: subscriber reconnected; catching up from history')
       this.catchUpAll()
@@ -301,15 +307,32 @@ export class RedisBroker extends Broker {
   /** The subscriber must see the previous probe; if not, it is deaf (Centrifugo #1189): rebuild it. */
   private runProbe (): void {
     if (this.closed) return
+    // Only a subscriber listening to the probe channel is judged: probes published while it reconnected
+    // could not reach it, and counting them as missed rebuilt a healthy subscriber again and again while
+    // /health stayed 503 (test/delivery/deaf-subscriber.test.ts). Each (re)subscription re-arms the probe.
+    if (!this.probeArmed) return
     const subscriber = this.subscriber as Redis
     if (this.probeSent > this.probeSeen && subscriber.status === 'ready') {
       this.deaf = true
+      this.probeArmed = false
       this.log?.warn('redis broker: the subscriber missed its probe; reconnecting it')
       subscriber.disconnect(true)
+      return
     }
+    this.sendProbe()
+  }
+
+  /** The subscriber listens to the probe channel: probes count from now, starting with a fresh one. */
+  private armProbe (): void {
+    this.probeSeen = this.probeSent
+    this.probeArmed = true
+    this.sendProbe()
+  }
+
+  private sendProbe (): void {
     if (this.publisher.status !== 'ready') return
     const sent = Date.now()
-    this.publisher.publish(this.probeChannel, String(sent)).then(() => { this.probeSent = sent }, () => {})
+    this.publisher.publish(this.probeChannel, String(sent)).then(() => { this.probeSent = Math.max(this.probeSent, sent) }, () => {})
   }
 
   private notSent (error: unknown): boolean {

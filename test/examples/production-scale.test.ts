@@ -4,20 +4,17 @@
  * in front of two instances, streaming through it and failing over when an instance drains.
  */
 import t from 'tap'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { build } from '../../examples/production-scale/app.js'
 import type { TestContext } from '../helpers/app.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, sleep, start, type Running } from './support.js'
+import { background, firstEvents, freePort, isFree, ROOT, run, sleep, start, until, type Running } from './support.js'
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const TYPES = ['subscribed', 'reset', 'task:created', 'task:updated', 'task:deleted']
 
 async function instance (t: TestContext, redisUrl: string, port = 0): Promise<Running> {
@@ -30,72 +27,6 @@ function client (t: TestContext, url: string): SSEClient {
   const sse = new SSEClient(url, { types: TYPES })
   t.teardown(() => sse.close())
   return sse
-}
-
-/** A port free on 127.0.0.1 right now (and, with `next`, the one after it too). */
-async function freePort (next = false): Promise<number> {
-  const bind = (port: number) => new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-      const bound = (server.address() as { port: number }).port
-      server.close(() => resolve(bound))
-    })
-  })
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await bind(0)
-    if (!next || (port < 65535 && await bind(port + 1).then(() => true, () => false))) return port
-  }
-  throw new Error('no free port')
-}
-
-/** Runs a command to its end: exit code and output. */
-function run (command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk })
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-interface Background {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<number | null>
-  /** Signals the process's own process group, as a terminal's Ctrl-C does. */
-  interrupt: (signal?: NodeJS.Signals) => void
-}
-
-/**
- * Starts a long-running process in a process group of its own (like a terminal job); teardown stops that
- * group - this process and what it started - if the test did not.
- */
-function background (t: TestContext, command: string, args: string[], env: Record<string, string> = {}): Background {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, detached: true })
-  let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => { output += chunk })
-  child.stderr?.on('data', (chunk: Buffer) => { output += chunk })
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  const interrupt = (signal: NodeJS.Signals = 'SIGINT') => { try { process.kill(-(child.pid as number), signal) } catch { /* already gone */ } }
-  // Should this process end without its teardown (an uncaught error), the group must not outlive it.
-  const orphaned = () => interrupt('SIGTERM')
-  process.once('exit', orphaned)
-  child.once('exit', () => process.removeListener('exit', orphaned))
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) { interrupt('SIGTERM'); await exited }
-  })
-  return { child, output: () => output, exited, interrupt }
-}
-
-async function until (check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await sleep(50)
-  }
 }
 
 t.test('instances share the tasks and the events through Redis', async (t) => {
@@ -159,17 +90,9 @@ t.test('start-local.sh, as the README runs it: Redis and two instances, stopped 
   // whatever is left and waits for it.
   script.interrupt('SIGINT')
   await script.exited
-  await until(async () => (await Promise.all([port, port + 1, redisPort].map((p) => freePortIs(p)))).every(Boolean), 'every port is released', 15_000)
+  await until(async () => (await Promise.all([port, port + 1, redisPort].map((p) => isFree(p)))).every(Boolean), 'every port is released', 15_000)
   t.pass('the instances and Redis are gone')
 })
-
-async function freePortIs (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)))
-  })
-}
 
 const nginx = spawnSync('nginx', ['-v']).status === 0
 t.test('nginx.conf in front of two instances: unbuffered streams, and failover when an instance drains', { skip: nginx ? false : 'nginx is not installed' }, async (t) => {

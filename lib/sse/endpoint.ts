@@ -63,12 +63,15 @@ function registryOf (request: FastifyRequest): StreamRegistry | undefined {
 /** The `event: error` frame that replaces a failure once streaming has begun; the error is logged. */
 export function errorFrame (request: FastifyRequest, error: unknown): string {
   request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
-  const code = (error as { code?: unknown } | null)?.code
+  const { code, statusCode } = (error ?? {}) as { code?: unknown, statusCode?: unknown }
+  // The library's own errors keep their code and status (a broker outage is a 503 here as anywhere);
+  // anything else says nothing of the internals.
+  const own = typeof code === 'string' && code.startsWith('FVIEWS_ERR_')
+  const status = own && typeof statusCode === 'number' && statusCode >= 500 && statusCode < 600 ? statusCode : 500
   const doc = error instanceof HttpError
     ? problemFromHttpError(error, request)
-    : problem(500, `The event stream failed; the error was logged with request id ${String(request.id)}`, request, {
-      // The library's own stream errors keep their code; anything else says nothing of the internals.
-      code: typeof code === 'string' && code.startsWith('FVIEWS_ERR_SSE_') ? code : 'FVIEWS_ERR_INTERNAL'
+    : problem(status, `The event stream failed; the error was logged with request id ${String(request.id)}`, request, {
+      code: own ? code : 'FVIEWS_ERR_INTERNAL'
     })
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
 }

@@ -2,6 +2,9 @@
  * The open event streams of an app, so that `app.close()` can end them: without this, a close with one
  * open stream waits forever under Fastify's default `forceCloseConnections: 'idle'`.
  *
+ * It also keeps them alive: one sweep per heartbeat interval writes a comment to every stream that has
+ * been silent that long, instead of one timer per stream (a stream's writes only record the time).
+ *
  * Shutdown is a drain: the server stops accepting connections, then each stream ends at a random moment
  * of the drain window, so clients reconnect (to another instance, behind a load balancer) spread over
  * the window rather than all at once, and resume from their Last-Event-ID.
@@ -34,22 +37,52 @@ export class StreamRegistry {
     this.heartbeatSeconds = settings.heartbeatSeconds ?? 15
   }
 
+  /** Streams by heartbeat interval (ms), each group swept by one timer. */
+  private readonly beats = new Map<number, { streams: Set<EventStream>, timer: NodeJS.Timeout }>()
+
   get size (): number { return this.streams.size }
 
-  add (stream: EventStream): void { this.streams.add(stream) }
-  delete (stream: EventStream): void { this.streams.delete(stream) }
+  add (stream: EventStream): void {
+    this.streams.add(stream)
+    const every = stream.heartbeatMs
+    if (every <= 0) return
+    let group = this.beats.get(every)
+    if (group === undefined) {
+      const streams = new Set<EventStream>()
+      // Sweeping four times per interval puts each heartbeat within 1.25 intervals of silence.
+      const timer = setInterval(() => this.sweep(every, streams), Math.max(10, Math.floor(every / 4)))
+      timer.unref()
+      group = { streams, timer }
+      this.beats.set(every, group)
+    }
+    group.streams.add(stream)
+  }
+
+  delete (stream: EventStream): void {
+    this.streams.delete(stream)
+    const group = this.beats.get(stream.heartbeatMs)
+    if (group === undefined || !group.streams.delete(stream) || group.streams.size > 0) return
+    clearInterval(group.timer)
+    this.beats.delete(stream.heartbeatMs)
+  }
+
+  private sweep (every: number, streams: Set<EventStream>): void {
+    const now = Date.now()
+    for (const stream of streams) if (now - stream.lastWrite >= every) stream.heartbeat(now)
+  }
 
   /** Ends every open stream over the drain window; resolves when all have ended. */
   async drain (): Promise<void> {
     this.draining = true
     const pending = [...this.streams].map((stream) => new Promise<void>((resolve) => {
-      if (stream.signal.aborted) { resolve(); return }
-      stream.signal.addEventListener('abort', () => resolve(), { once: true })
+      let gone = false
+      stream.onClose(() => { gone = true; resolve() })
+      if (gone) return
       const end = () => {
         stream.end('shutdown')
         // A client that stopped reading never lets the end flush, so the connection never closes and
         // app.close() would wait forever (test/sse/shutdown.test.ts): drop it after a grace period.
-        setTimeout(() => { if (!stream.signal.aborted) stream.close('shutdown') }, SHUTDOWN_FLUSH_MS).unref()
+        setTimeout(() => { if (!gone) stream.close('shutdown') }, SHUTDOWN_FLUSH_MS).unref()
       }
       if (this.drainMs === 0) end()
       else setTimeout(end, Math.random() * this.drainMs).unref()

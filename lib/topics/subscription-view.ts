@@ -129,29 +129,6 @@ async function authorizeAll (request: FastifyRequest, topics: string[], authoriz
   }
 }
 
-/** Bytes written to the stream that the client has not taken yet. */
-function unsentBytes (stream: EventStream): number {
-  return stream.readableLength + stream.reply.raw.writableLength
-}
-
-/** Resolves when the stream may have room again: its socket drained, it ended, or a short while passed. */
-function roomOrEnd (stream: EventStream): Promise<void> {
-  return new Promise((resolve) => {
-    const raw = stream.reply.raw
-    const done = () => {
-      clearTimeout(timer)
-      raw.off('drain', done)
-      stream.signal.removeEventListener('abort', done)
-      // The pipe resumes on the next tick after 'drain': let it move the queued frames to the socket.
-      setImmediate(resolve)
-    }
-    // The timer covers the moments 'drain' cannot report: before Fastify has piped the stream to the socket.
-    const timer = setTimeout(done, 20)
-    raw.once('drain', done)
-    stream.signal.addEventListener('abort', done, { once: true })
-  })
-}
-
 /** Writes a subscription into an event stream: shared frames for one-topic subscriptions. */
 function streamSink (stream: EventStream, metrics: TopicMetrics, budgetBytes: number): SubscriptionSink {
   return {
@@ -169,8 +146,8 @@ function streamSink (stream: EventStream, metrics: TopicMetrics, budgetBytes: nu
     // A replay waits while half the budget is unsent, so it never trips the budget meant for live fan-out
     // (test/delivery/slow-client.test.ts: a client that missed more than its budget could never resume).
     ready () {
-      if (stream.signal.aborted || unsentBytes(stream) <= budgetBytes / 2) return undefined
-      return roomOrEnd(stream)
+      if (stream.closed || stream.unsentBytes <= budgetBytes / 2) return undefined
+      return stream.whenWritable()
     }
   }
 }
@@ -205,10 +182,10 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     throw new ServiceUnavailableError(`Cannot subscribe now: ${(error as Error).message}`,
       { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '2' }, cause: error })
   }
-  stream.signal.addEventListener('abort', () => {
+  stream.onClose((reason) => {
     subscription.close()
-    metrics.closed(topics.length, stream.closeReason === 'slow')
-  }, { once: true })
+    metrics.closed(topics.length, reason === 'slow')
+  })
   stream.start({
     heartbeatSeconds: options.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
     budgetBytes,

@@ -60,23 +60,25 @@ t.test('CORS headers set by configureApp({ cors: true }) are on the stream', asy
   t.equal(res.text, ': \n\nid: x\ndata: 1\n\n')
 })
 
-t.test('onSend hooks see the stream (a Readable) and their headers reach the client', async (t) => {
+t.test('headers set by hooks before the handler reach the client; onSend hooks do not run for a stream', async (t) => {
   class Hooked extends ServerSideEventsView({ data: Type.Integer() }) {
     async * events () { yield { data: 1, id: 'x' } }
   }
   const payloads: string[] = []
   const app = await buildApp(t, (router, app) => {
+    app.addHook('preHandler', async (request, reply) => { reply.header('x-pre-handler', 'seen') })
+    // A stream has no single payload to hand to onSend (and what onSend would do to it - compress - is
+    // wrong): the README documents that these hooks do not run for event streams.
     app.addHook('onSend', async (request, reply, payload) => {
-      payloads.push(payload instanceof Readable ? 'Readable' : typeof payload)
-      reply.header('x-on-send', 'seen')
+      payloads.push(typeof payload)
       return payload
     })
     router.registerView(Hooked, { prefix: '/hooked' })
   })
   const base = await listen(app)
   const res = await http(base, 'GET', '/hooked')
-  t.same([res.status, res.headers['x-on-send'], res.text], [200, 'seen', ': \n\nid: x\ndata: 1\n\n'])
-  t.same(payloads, ['Readable'])
+  t.same([res.status, res.headers['x-pre-handler'], res.text], [200, 'seen', ': \n\nid: x\ndata: 1\n\n'])
+  t.same(payloads, [])
 })
 
 t.test('onResponse runs once when a stream ends normally', async (t) => {
@@ -208,15 +210,15 @@ t.test('a client that stops reading leaves the generator paused at a yield (boun
   }
   const { app, base } = await loggedApp(t, Firehose, '/firehose')
   const client = await rawRequest(base, '/firehose') // connects, sends the request, never reads
-  // Wait until the whole chain is backpressured: the response's socket buffer wants a drain, the stream's own
-  // buffer is full, and the generator has not advanced over many turns of the event loop.
+  // Wait until the whole chain is backpressured: the response wants a drain and the generator has not
+  // advanced over many turns of the event loop.
   const streams: Set<any> = (app as any)[Symbol.for('fastify-views.stream-registry')].streams
   let last = -1
   let stablePolls = 0
   await until(() => {
     if (yielded !== last) { last = yielded; stablePolls = 0 } else stablePolls++
     const [stream] = streams
-    return stream !== undefined && stream.reply.raw.writableNeedDrain === true && stream.readableLength >= stream.readableHighWaterMark && stablePolls >= 50
+    return stream !== undefined && stream.reply.raw.writableNeedDrain === true && stablePolls >= 50
   }, 'the generator stopped advancing', 60_000)
   const paused = yielded
   await sleep(300)

@@ -70,8 +70,8 @@ t.test('app.close() ends every open stream, runs every finally, and clients see 
   t.same(order.slice(-1), ['closed'])
   t.same([...order].sort(), ['closed', 'firehose finally', 'idle finally', 'sleeping finally'], 'every finally ran before close() resolved')
   // The two waiting generators were woken by the signal; the firehose, paused at a yield, was stopped by
-  // return() when its stream ended, before its connection (and so the signal) was closed.
-  t.same(reasons, { idle: 'shutdown', sleeping: 'shutdown', firehose: undefined }, 'the signal says why')
+  // return() when its stream ended - with its signal already aborted, so its cleanup knows why.
+  t.same(reasons, { idle: 'shutdown', sleeping: 'shutdown', firehose: 'shutdown' }, 'the signal says why')
   // close() resolved, so the server has no connection left: the never-reading client, which could not take
   // the end of its stream, was dropped after the flush grace period instead of holding close() forever.
   t.equal(await idle.body.all(), ': \n\nid: i1\ndata: idle\n\n', 'a clean end: no error, nothing cut')

@@ -53,7 +53,8 @@ export class Subscription implements TopicSubscriber {
   private readonly broker: Broker
   private readonly sink: SubscriptionSink
   private readonly options: SubscriptionOptions
-  private readonly index = new Map<string, number>()
+  /** Position of each topic in `topics`; only subscriptions to several topics need it. */
+  private readonly index: Map<string, number> | undefined
   private readonly positions: Position[]
   private phase: 'joining' | 'replaying' | 'live' | 'closed' = 'joining'
   private buffer: BrokerMessage[] = []
@@ -63,7 +64,7 @@ export class Subscription implements TopicSubscriber {
   constructor (broker: Broker, topics: readonly string[], sink: SubscriptionSink, options: SubscriptionOptions = {}) {
     this.broker = broker
     this.topics = [...new Set(topics)].sort()
-    this.topics.forEach((topic, i) => this.index.set(topic, i))
+    if (this.topics.length > 1) this.index = new Map(this.topics.map((topic, i) => [topic, i]))
     this.setKey = topicSetKey(this.topics)
     this.solo = this.topics.length === 1
     this.positions = this.topics.map(() => ({ epoch: '', offset: 0 }))
@@ -142,8 +143,12 @@ export class Subscription implements TopicSubscriber {
     this.broker.leave(this, this.topics)
   }
 
+  private indexOf (topic: string): number {
+    return this.index === undefined ? 0 : this.index.get(topic) as number
+  }
+
   begin (state: TopicState): void {
-    this.positions[this.index.get(state.topic) as number] = { epoch: state.epoch, offset: state.head }
+    this.positions[this.indexOf(state.topic)] = { epoch: state.epoch, offset: state.head }
   }
 
   deliver (message: BrokerMessage, now: number): void {
@@ -161,7 +166,7 @@ export class Subscription implements TopicSubscriber {
   }
 
   lost (state: TopicState, reason: string): void {
-    const position = this.positions[this.index.get(state.topic) as number]
+    const position = this.positions[this.indexOf(state.topic)]
     position.epoch = state.epoch
     position.offset = state.head
     if (this.phase === 'live') this.sink.control('reset', { reason, topics: this.topics }, this.cursor())
@@ -169,7 +174,7 @@ export class Subscription implements TopicSubscriber {
   }
 
   private emit (message: BrokerMessage, now: number): void {
-    const position = this.positions[this.solo ? 0 : this.index.get(message.topic) as number]
+    const position = this.positions[this.indexOf(message.topic)]
     if (position.epoch === message.epoch && message.offset <= position.offset) return
     position.epoch = message.epoch
     position.offset = message.offset

@@ -169,8 +169,9 @@ export class EventStream {
   write (frame: string | Buffer, now = Date.now()): boolean {
     if (this.closeReason !== undefined || this.terminated) return false
     this.lastWrite = now
-    this.raw.write(frame)
-    if (this.budgetBytes !== Infinity && this.unsentBytes > this.budgetBytes) {
+    // A write the response accepts leaves less than its high-water mark (16 KB) unsent: below any budget
+    // worth having, so the unsent bytes are only counted once a write is refused.
+    if (!this.raw.write(frame) && this.unsentBytes > this.budgetBytes) {
       this.request.log.warn({ unsentBytes: this.unsentBytes, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
       this.close('slow')
       return false

@@ -25,7 +25,8 @@ import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH } from '../broker/cursor.js'
-import { DEFAULT_BUDGET_BYTES, Subscription, type SubscriptionSink } from '../broker/subscription.js'
+import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
+import type { BrokerMessage } from '../broker/message.js'
 import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, topicProblem } from '../broker/topics.js'
 import { TopicMetrics } from './metrics.js'
 
@@ -129,26 +130,40 @@ async function authorizeAll (request: FastifyRequest, topics: string[], authoriz
   }
 }
 
-/** Writes a subscription into an event stream: shared frames for one-topic subscriptions. */
-function streamSink (stream: EventStream, metrics: TopicMetrics, budgetBytes: number): SubscriptionSink {
-  return {
-    event (message, subscription, now) {
-      const frame = subscription.solo ? message.soloFrame(subscription.setKey).frame : message.frameWith(subscription.cursor())
-      if (stream.write(frame, now)) metrics.eventsDelivered++
-    },
-    control (event, data, id) {
-      if (event === 'reset') metrics.resets++
-      stream.write(encodeFrame({ id, event, data: JSON.stringify(data) }))
-    },
-    overflow () {
-      stream.close('slow')
-    },
-    // A replay waits while half the budget is unsent, so it never trips the budget meant for live fan-out
-    // (test/delivery/slow-client.test.ts: a client that missed more than its budget could never resume).
-    ready () {
-      if (stream.closed || stream.unsentBytes <= budgetBytes / 2) return undefined
-      return stream.whenWritable()
-    }
+/**
+ * Writes a subscription into an event stream: shared frames for one-topic subscriptions. A class rather
+ * than closures: one small object per connection (connections are what there are many of).
+ */
+class StreamSink implements SubscriptionSink {
+  private readonly stream: EventStream
+  private readonly metrics: TopicMetrics
+  private readonly budgetBytes: number
+
+  constructor (stream: EventStream, metrics: TopicMetrics, budgetBytes: number) {
+    this.stream = stream
+    this.metrics = metrics
+    this.budgetBytes = budgetBytes
+  }
+
+  event (message: BrokerMessage, subscription: Subscription, now: number): void {
+    const frame = subscription.solo ? message.soloFrame(subscription.setKey).frame : message.frameWith(subscription.cursor())
+    if (this.stream.write(frame, now)) this.metrics.eventsDelivered++
+  }
+
+  control (event: ControlEvent, data: Record<string, unknown>, id: string): void {
+    if (event === 'reset') this.metrics.resets++
+    this.stream.write(encodeFrame({ id, event, data: JSON.stringify(data) }))
+  }
+
+  overflow (): void {
+    this.stream.close('slow')
+  }
+
+  // A replay waits while half the budget is unsent, so it never trips the budget meant for live fan-out
+  // (test/delivery/slow-client.test.ts: a client that missed more than its budget could never resume).
+  ready (): Promise<void> | undefined {
+    if (this.stream.closed || this.stream.unsentBytes <= this.budgetBytes / 2) return undefined
+    return this.stream.whenWritable()
   }
 }
 
@@ -172,7 +187,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
   const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
   const stream = new EventStream(request, reply, registry)
   const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
-  const subscription = new Subscription(runtime.broker, topics, streamSink(stream, metrics, budgetBytes), { lastEventId: cursorOf(request), budgetBytes })
+  const subscription = new Subscription(runtime.broker, topics, new StreamSink(stream, metrics, budgetBytes), { lastEventId: cursorOf(request), budgetBytes })
   // Counted from now, so concurrent requests cannot all slip under the limit while they join.
   metrics.opened(topics.length)
   try {

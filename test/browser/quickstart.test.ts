@@ -10,6 +10,8 @@ import type { TestContext } from '../helpers/app.js'
 import { launchBrowser } from '../helpers/browser.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
+import { SSEClient } from '../helpers/sse-client.js'
+import { MemoryBroker } from '../../lib/index.js'
 import { start, type Running } from '../examples/support.js'
 
 // The issue's bound: what one window does shows in the other within a second.
@@ -119,4 +121,41 @@ t.test('without Redis the page survives a restart: Offline, then Live, reloading
   await tab.locator('li', { hasText: 'before the restart' }).waitFor({ state: 'detached', timeout: 5_000 })
   t.same(await titles(tab), ['made while the page was away'])
   t.equal(loads.count, 2, 'loaded at the start, and again after the reset')
+})
+
+t.test('a page refused with an error status (the instance is full) keeps trying, and resumes with ?lastEventId= once let in', async (t) => {
+  // A broker and a store that outlive the app: what a Redis and a database would be.
+  const broker = new MemoryBroker()
+  t.teardown(() => broker.close())
+  const store = new TaskStore()
+  const first = await quickstart(t, { store, broker })
+  const { page } = await launchBrowser(t)
+  const tab = await page('refused')
+  const loads = listLoads(tab)
+  const streams: Array<{ url: string, status: number }> = []
+  tab.on('response', (response) => { if (new URL(response.url()).pathname === '/events') streams.push({ url: response.url(), status: response.status() }) })
+  await open(tab, first.base)
+  t.equal((await http(first.base, 'POST', '/tasks', { body: { title: 'seen live' } })).status, 201)
+  await tab.locator('li', { hasText: 'seen live' }).waitFor(WITHIN_A_SECOND)
+
+  // The instance restarts with room for one stream, and another client takes it first: the page's reconnect
+  // is answered 503, after which EventSource gives up for good.
+  await first.app.close()
+  const second = await quickstart(t, { store, broker, maxConnections: 1 }, first.port)
+  const squatter = new SSEClient(`${second.base}/events?topic=elsewhere`)
+  t.teardown(() => squatter.close())
+  await squatter.opened
+  await tab.locator('#status', { hasText: 'Offline' }).waitFor({ timeout: 5_000 })
+  const refused = () => streams.some((stream) => stream.status === 503)
+  for (let i = 0; i < 100 && !refused(); i++) await tab.waitForTimeout(50)
+  t.ok(refused(), 'the page was refused with a 503')
+  t.equal((await http(second.base, 'POST', '/tasks', { body: { title: 'made while refused' } })).status, 201)
+
+  // Room again: the page's own retry opens a new EventSource that resumes from its last id.
+  squatter.close()
+  await tab.locator('#status', { hasText: 'Live' }).waitFor({ timeout: 10_000 })
+  await tab.locator('li', { hasText: 'made while refused' }).waitFor({ timeout: 5_000 })
+  t.same(await titles(tab), ['seen live', 'made while refused'])
+  t.match(streams.at(-1), { status: 200, url: /[?&]lastEventId=/ }, 'the new EventSource sent its cursor as ?lastEventId=')
+  t.equal(loads.count, 1, 'what it missed was replayed, not reloaded')
 })

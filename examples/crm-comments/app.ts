@@ -114,7 +114,7 @@ function crmViews (store: CrmStore) {
       if (comment === undefined) return false
       store.remove(id)
       // destroy answers a boolean, so @publishEvent would not know the thread: publish the deleted comment here.
-      await publishResult({ ...commentEvent, event: 'comment:deleted' }, 'comment:deleted', this.request, comment)
+      await publishResult(commentEvent, 'comment:deleted', this.request, comment)
       return true
     }
   }

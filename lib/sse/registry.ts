@@ -37,6 +37,10 @@ export class StreamRegistry {
     this.heartbeatSeconds = settings.heartbeatSeconds ?? 15
   }
 
+  /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */
+  private toFlush: EventStream[] = []
+  private flushScheduled = false
+
   /** Streams by heartbeat interval (ms), each group swept by one timer. */
   private readonly beats = new Map<number, { streams: Set<EventStream>, timer: NodeJS.Timeout }>()
 
@@ -56,6 +60,21 @@ export class StreamRegistry {
       this.beats.set(every, group)
     }
     group.streams.add(stream)
+  }
+
+  /** Flushes `stream` once the current turn of the event loop has run its callbacks and I/O. */
+  flushSoon (stream: EventStream): void {
+    this.toFlush.push(stream)
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flushAll)
+  }
+
+  private readonly flushAll = (): void => {
+    const streams = this.toFlush
+    this.toFlush = []
+    this.flushScheduled = false
+    for (const stream of streams) stream.flush()
   }
 
   delete (stream: EventStream): void {

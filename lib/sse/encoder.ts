@@ -66,3 +66,29 @@ export function encodeComment (text = ''): string {
   for (const line of text.split(LINE_BREAK)) out += `: ${line}\n`
   return out + '\n'
 }
+
+/**
+ * One event frame on the hot path. `data` is compact JSON unless `raw` (JSON never holds a raw line
+ * break, so only raw strings are split); `checkedId`/`checkedEvent` say the caller already knows the
+ * field is safe (a number, a generated UUID, an event name seen before), which skips the scan.
+ */
+export function encodeEvent (id: string | number | undefined, event: string | undefined, retry: number | undefined,
+  data: string, raw: boolean, checkedId = false, checkedEvent = false): string {
+  let out = ''
+  if (id !== undefined && id !== null) {
+    if (typeof id === 'number') out += `id: ${id}\n`
+    else {
+      if (!checkedId) assertSafeField('id', id)
+      out += `id: ${id}\n`
+    }
+  }
+  if (event !== undefined && event !== null) {
+    if (!checkedEvent) assertSafeField('event', event)
+    out += `event: ${event}\n`
+  }
+  if (retry !== undefined && retry !== null) {
+    assertRetry(retry)
+    out += `retry: ${retry}\n`
+  }
+  return out + (raw ? encodeData(data) : `data: ${data}\n`) + '\n'
+}

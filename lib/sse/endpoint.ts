@@ -12,13 +12,15 @@ import { problem, problemFromHttpError } from '../problem.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import type { MaybePromise, OperationSchema } from '../views/types.js'
 import type { View } from '../views/view.js'
-import { encodeFrame } from './encoder.js'
+import { encodeEvent, encodeFrame } from './encoder.js'
 import { compileEvents } from './event-schema.js'
 import { STREAM_REGISTRY, type StreamRegistry } from './registry.js'
 import { EventStream } from './stream.js'
 import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
 
 export const EVENT_STREAM = 'text/event-stream'
+/** Marks an `eventId()` whose ids are generated UUIDs (safe without a scan). */
+export const GENERATED_IDS = Symbol.for('fastify-views.generated-ids')
 /** Longest Last-Event-ID passed to a view; a longer one is ignored (it is untrusted input). */
 export const MAX_LAST_EVENT_ID_LENGTH = 1024
 /** Fastify accepts only a positive handlerTimeout per route: the longest a timer can wait (~24.8 days). */
@@ -103,6 +105,8 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
   const { definition } = options
   const events = compileEvents(definition, options.where)
   checkStreamSettings(definition, options.where)
+  /** Event names this route has already framed (a name is scanned for CR/LF/NUL once). */
+  const safeNames = new Set<string>()
   const schema: OperationSchema & { params?: TObject } = {
     summary: definition.summary,
     description: definition.description,
@@ -148,12 +152,18 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       target.lastEventId = context.lastEventId
       if (options.before !== undefined) await options.before(view, context)
       const iterable = await options.produce(view, context)
-      const eventId = typeof target.eventId === 'function' ? (event: ServerSentEvent) => target.eventId!(event) : () => uuidv7()
+      const custom = typeof target.eventId === 'function' && (target.eventId as { [GENERATED_IDS]?: boolean })[GENERATED_IDS] !== true
       const encode = (item: ServerSentEvent): string => {
         if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
-        const data = events.serialize(item.event, item.data)
-        const id = item.id === undefined ? eventId(item) : item.id
-        return encodeFrame({ id: id as string | number | undefined, event: item.event, retry: item.retry, data })
+        const event = item.event
+        const data = events.serialize(event, item.data)
+        // Generated UUIDs and event names already seen are known to be safe: only new text is scanned.
+        const generated = item.id === undefined && !custom
+        const id = item.id !== undefined ? item.id : custom ? target.eventId!(item) : uuidv7()
+        const knownEvent = event === undefined || safeNames.has(event)
+        const frame = encodeEvent(id as string | number | undefined, event, item.retry, data, events.raw(event), generated, knownEvent)
+        if (!knownEvent && safeNames.size < 256) safeNames.add(event as string)
+        return frame
       }
       const retry = target.retry ?? definition.retry
       stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error))

@@ -20,6 +20,8 @@ export interface EventSchemaDefinition {
 }
 
 interface DataCodec {
+  /** A string schema: the data is the string itself, not JSON. */
+  raw: boolean
   check: (value: unknown) => boolean
   errors: (value: unknown) => string
   stringify: (value: unknown) => string
@@ -28,6 +30,8 @@ interface DataCodec {
 export interface CompiledEvents {
   /** Validates one event and returns its serialised data; throws FVIEWS_ERR_SSE_INVALID_EVENT. */
   serialize: (event: string | undefined, data: unknown) => string
+  /** Whether the event's data is sent as a raw string (a string schema) rather than JSON. */
+  raw: (event: string | undefined) => boolean
   /** The JSON schema of one event, for OpenAPI. */
   documentation: Record<string, unknown>
   /** A raw text/event-stream example. */
@@ -51,6 +55,7 @@ function stringifier (schema: TSchema): (value: unknown) => string {
 function codec (schema: TSchema): DataCodec {
   const compiled = TypeCompiler.Compile(schema)
   return {
+    raw: schema.type === 'string',
     check: (value) => compiled.Check(value),
     errors: (value) => [...compiled.Errors(value)].slice(0, 3).map((error) => `data${error.path} ${error.message.toLowerCase()}`).join('; '),
     stringify: stringifier(schema)
@@ -98,6 +103,7 @@ export function compileEvents (definition: EventSchemaDefinition, where: string)
         if (!named.check(data)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${event}': ${named.errors(data)}`)
         return named.stringify(data)
       },
+      raw: (event) => event !== undefined && byName.get(event)?.raw === true,
       documentation: { description: 'One Server-Sent Event', oneOf: entries.map(([name, schema]) => eventObject(name, undefined, schema)) },
       example: entries.map(([name, schema]) => encodeFrame({ id: EXAMPLE_ID, event: name, data: exampleData(schema) })).join('')
     }
@@ -115,6 +121,7 @@ export function compileEvents (definition: EventSchemaDefinition, where: string)
       if (!single.check(value)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(single.errors(value))
       return single.stringify(value)
     },
+    raw: () => single.raw,
     documentation: { description: 'One Server-Sent Event', ...eventObject(undefined, names, data) },
     example: encodeFrame({ id: EXAMPLE_ID, event: names?.[0], data: exampleData(data) })
   }

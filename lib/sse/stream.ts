@@ -37,6 +37,8 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
 }
 
 const HEARTBEAT = Buffer.from(encodeComment())
+/** Pull mode: frames are handed to the response in pieces of about this many characters. */
+const PULL_BATCH = 16 * 1024
 
 export interface StartOptions {
   /** Seconds of silence before a heartbeat comment; 0 disables. */
@@ -76,6 +78,8 @@ export class EventStream {
   private terminated = false
   private budgetBytes = Infinity
   private corked = false
+  /** Pull mode: frames of this turn not yet handed to the response (written in one piece). */
+  private pending = ''
   private roomWaiters: Array<() => void> | undefined
   // Pull mode.
   private source: AsyncIterator<unknown> | undefined
@@ -189,15 +193,23 @@ export class EventStream {
    * costs one write system call per event per connection: node:http's own corking only lasts until the
    * next tick, which every `await` reaches.
    */
-  private coalesce (): void {
-    if (this.corked || this.registry === undefined || this.raw.cork === undefined) return
-    this.raw.cork()
+  private coalesce (): boolean {
+    if (this.corked) return true
+    if (this.registry === undefined) return false
+    // HTTP/2 responses cannot be corked; their frames are still batched by the pull loop.
+    this.raw.cork?.()
     this.corked = true
     this.registry.flushSoon(this)
+    return true
   }
 
   /** Sends what this tick held back (the registry calls it once per turn of the event loop). */
   flush (): void {
+    if (this.pending !== '') {
+      const pending = this.pending
+      this.pending = ''
+      if (!this.terminated) this.raw.write(pending)
+    }
     if (!this.corked) return
     this.corked = false
     this.raw.uncork?.()
@@ -206,7 +218,7 @@ export class EventStream {
   /** A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). */
   heartbeat (now: number): void {
     if (this.closeReason !== undefined || this.terminated) return
-    if (this.unsentBytes === 0) this.raw.write(HEARTBEAT)
+    if (this.unsentBytes === 0 && this.pending === '') this.raw.write(HEARTBEAT)
     this.lastWrite = now
   }
 
@@ -247,13 +259,22 @@ export class EventStream {
         }
         const frame = encode(next.value)
         this.lastWrite = Date.now()
-        this.coalesce()
-        if (!this.raw.write(frame)) {
-          // What was held back must go out before there can be a drain.
-          this.flush()
-          await this.whenWritable()
-          if (this.closed) return
+        // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
+        // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.
+        if (this.coalesce() && typeof frame === 'string' && frame.length < PULL_BATCH) {
+          this.pending += frame
+          if (this.pending.length < PULL_BATCH) continue
+          const batch = this.pending
+          this.pending = ''
+          if (this.raw.write(batch)) continue
+        } else {
+          if (this.pending !== '') { this.raw.write(this.pending); this.pending = '' }
+          if (this.raw.write(frame)) continue
         }
+        // What was held back must go out before there can be a drain.
+        this.flush()
+        await this.whenWritable()
+        if (this.closed) return
       }
     } catch (error) {
       if (this.closed) return
@@ -263,6 +284,7 @@ export class EventStream {
 
   /** Nothing invalid goes on the wire: the error handler gives the frame to send instead, then the stream ends. */
   private fail (error: unknown): void {
+    this.flush()
     const frame = this.onSourceError?.(error)
     if (frame !== undefined) this.raw.write(frame)
     this.end('error')

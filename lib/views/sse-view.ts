@@ -21,7 +21,7 @@ import type { DefinedViewClass, TypedView } from './api-view.js'
 import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, SharedSchema } from './types.js'
 import { View } from './view.js'
-import { sseEndpoint } from '../sse/endpoint.js'
+import { GENERATED_IDS, sseEndpoint } from '../sse/endpoint.js'
 import type { EventDataFor, EventNameOf, EventOf, ServerSentEvent, SSEContext, SSERouteDefinition } from '../sse/types.js'
 
 export interface SSEViewDefinition extends SSERouteDefinition, SharedSchema {}
@@ -72,6 +72,9 @@ export class SSEViewBase extends View {
     return [...specs, ...collectActions(this)]
   }
 }
+
+// The default ids are generated UUIDs: the framing does not need to scan them for line breaks.
+Object.defineProperty(SSEViewBase.prototype.eventId, GENERATED_IDS, { value: true })
 
 export function ServerSideEventsView<const D extends SSEViewDefinition> (definition: D): DefinedViewClass<D, SSEViewInstance<D>> {
   return class extends SSEViewBase {

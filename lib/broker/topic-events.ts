@@ -8,6 +8,7 @@
  * the iterator throws FVIEWS_ERR_STREAM_SLOW and the stream ends, and the client resumes from history.
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
+import { SERIALIZED_DATA } from '../sse/endpoint.js'
 import type { Broker } from './broker.js'
 import type { BrokerMessage } from './message.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from './subscription.js'
@@ -85,7 +86,8 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
 
   event (message: BrokerMessage, subscription: Subscription, _now: number): void {
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
-    this.push({ event: message.event, data: message.data, id, topic: message.topic }, message.json.length)
+    // The message rides along: a view that yields this event unchanged frames its JSON as is.
+    this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent, message.json.length)
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {

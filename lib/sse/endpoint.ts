@@ -19,6 +19,13 @@ import { EventStream } from './stream.js'
 import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
 
 export const EVENT_STREAM = 'text/event-stream'
+/**
+ * An event may carry its data already serialised, as `{ data, json }` under this key (a topic event
+ * carries its broker message): when the yielded data is still that same value, the JSON is used as is
+ * after validation, instead of serialising the data again for every client.
+ */
+export const SERIALIZED_DATA = Symbol.for('fastify-views.serialized-data')
+
 /** Marks an `eventId()` whose ids are generated UUIDs (safe without a scan). */
 export const GENERATED_IDS = Symbol.for('fastify-views.generated-ids')
 /** Longest Last-Event-ID passed to a view; a longer one is ignored (it is untrusted input). */
@@ -156,7 +163,14 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       const encode = (item: ServerSentEvent): string => {
         if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
         const event = item.event
-        const data = events.serialize(event, item.data)
+        const carried = (item as { [SERIALIZED_DATA]?: { data: unknown, json: string } })[SERIALIZED_DATA]
+        let data: string
+        if (carried !== undefined && carried.data === item.data && !events.raw(event)) {
+          events.validate(event, item.data)
+          data = carried.json
+        } else {
+          data = events.serialize(event, item.data)
+        }
         // Generated UUIDs and event names already seen are known to be safe: only new text is scanned.
         const generated = item.id === undefined && !custom
         const id = item.id !== undefined ? item.id : custom ? target.eventId!(item) : uuidv7()

@@ -32,6 +32,8 @@ export interface CompiledEvents {
   serialize: (event: string | undefined, data: unknown) => string
   /** Whether the event's data is sent as a raw string (a string schema) rather than JSON. */
   raw: (event: string | undefined) => boolean
+  /** Validates one event without serialising it (its JSON is already at hand); throws like serialize. */
+  validate: (event: string | undefined, data: unknown) => void
   /** The JSON schema of one event, for OpenAPI. */
   documentation: Record<string, unknown>
   /** A raw text/event-stream example. */
@@ -103,6 +105,11 @@ export function compileEvents (definition: EventSchemaDefinition, where: string)
         if (!named.check(data)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${event}': ${named.errors(data)}`)
         return named.stringify(data)
       },
+      validate (event, data) {
+        const named = event === undefined ? undefined : byName.get(event)
+        if (named === undefined) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${String(event)}' is not one of: ${known}`)
+        if (!named.check(data)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${event}': ${named.errors(data)}`)
+      },
       raw: (event) => event !== undefined && byName.get(event)?.raw === true,
       documentation: { description: 'One Server-Sent Event', oneOf: entries.map(([name, schema]) => eventObject(name, undefined, schema)) },
       example: entries.map(([name, schema]) => encodeFrame({ id: EXAMPLE_ID, event: name, data: exampleData(schema) })).join('')
@@ -120,6 +127,12 @@ export function compileEvents (definition: EventSchemaDefinition, where: string)
       }
       if (!single.check(value)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(single.errors(value))
       return single.stringify(value)
+    },
+    validate (event, value) {
+      if (allowed !== undefined && (event === undefined || !allowed.has(event))) {
+        throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${String(event)}' is not one of: ${listed}`)
+      }
+      if (!single.check(value)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(single.errors(value))
     },
     raw: () => single.raw,
     documentation: { description: 'One Server-Sent Event', ...eventObject(undefined, names, data) },

@@ -16,6 +16,15 @@ const app = await build({
 })
 await app.listen({ host, port })
 
+// On SIGTERM or Ctrl-C: stop accepting, end the open streams (their clients reconnect and resume), exit.
+// A signal that arrives again while closing is ignored (`tsx` may pass the same one on), but the process
+// never waits more than 10 s.
+let closing = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => { void app.close().then(() => process.exit(0)) })
+  process.on(signal, () => {
+    if (closing) return
+    closing = true
+    setTimeout(() => process.exit(1), 10_000).unref()
+    void app.close().then(() => process.exit(0))
+  })
 }

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { BASELINE, servers as allServers, type ServerDef } from './servers.js'
+import { startBenchRedis } from './lib/redis.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH_DIR)
@@ -136,9 +137,22 @@ function tail(lines: string[], text: string): void {
   if (lines.length > 20) lines.splice(0, lines.length - 20)
 }
 
-function startServer(def: ServerDef, timeoutMs = 30_000): Promise<Running> {
+async function startServer(def: ServerDef, timeoutMs = 30_000): Promise<Running> {
+  if (def.redis !== true) return startProcess(def, {}, timeoutMs)
+  const redis = await startBenchRedis()
+  try {
+    const running = await startProcess(def, { REDIS_URL: redis.url }, timeoutMs)
+    running.child.once('exit', () => void redis.stop())
+    return running
+  } catch (err) {
+    await redis.stop()
+    throw err
+  }
+}
+
+function startProcess(def: ServerDef, extraEnv: Record<string, string>, timeoutMs: number): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = launch(0, ['--expose-gc', '--import', 'tsx', join(BENCH_DIR, def.file)], { PORT: '0', HOST: '127.0.0.1' })
+    const child = launch(0, ['--expose-gc', '--import', 'tsx', join(BENCH_DIR, def.file)], { PORT: '0', HOST: '127.0.0.1', ...extraEnv })
     const errLines: string[] = []
     let exit: string | null = null
     let out = ''

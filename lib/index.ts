@@ -30,7 +30,7 @@ export { createBroker, type CreateBrokerOptions } from './broker/create-broker.j
 export { BrokerMessage } from './broker/message.js'
 export { TopicBuilder, inferTopicFromRoute, topicProblem } from './broker/topics.js'
 export { Subscription, type SubscriptionSink, type SubscriptionOptions, type ControlEvent, type ResetReason } from './broker/subscription.js'
-export { TopicEventIterator, type TopicEvent, type SubscribeOptions } from './broker/topic-events.js'
+export { TopicEventIterator, type TopicEvent, type SubscribeOptions, type SubscriptionControl } from './broker/topic-events.js'
 export { publishEvent, publishResult, type PublishEventOptions, type PublishContext } from './topics/publish-event.js'
 export { SubscriptionView, requestedTopics, type SubscriptionViewOptions, type AuthorizeTopic, type TopicRuntime } from './topics/subscription-view.js'
 export { TopicMetrics } from './topics/metrics.js'

@@ -169,13 +169,13 @@ export abstract class Broker {
    * The topics' events as an async iterable, for a view's `events()` to `yield*` from:
    * `yield* this.app.broker.subscribe(['tasks'], { signal: this.signal, lastEventId: this.lastEventId })`.
    */
-  subscribe (topics: readonly string[], options: SubscribeOptions = {}): TopicEventIterator {
+  subscribe<T = unknown> (topics: readonly string[], options: SubscribeOptions = {}): TopicEventIterator<T> {
     if (topics.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('subscribe to at least one topic')
     for (const topic of topics) {
       const problem = topicProblem(topic)
       if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
     }
-    return new TopicEventIterator(this, topics, options)
+    return new TopicEventIterator<T>(this, topics, options)
   }
 
   /** Adds a subscriber to topics; resolves once it has begun on every one (the backend listens). */

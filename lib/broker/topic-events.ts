@@ -11,11 +11,19 @@ import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { SERIALIZED_DATA } from '../sse/endpoint.js'
 import type { Broker } from './broker.js'
 import type { BrokerMessage } from './message.js'
-import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from './subscription.js'
+import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
 
-export interface TopicEvent {
+/** The data of the control events: `subscribed` opens the stream, `reset` says the missed events are gone. */
+export type SubscriptionControl = { topics: string[] } | { reason: ResetReason, topics: string[] }
+
+/**
+ * One item of a subscription. `T` is what the topics' events carry: say it when you know it
+ * (`broker.subscribe<Static<typeof Note>>(...)`), for a view whose data schema accepts it (and the
+ * control events' data).
+ */
+export interface TopicEvent<T = unknown> {
   event: string
-  data: unknown
+  data: T | SubscriptionControl
   /** The resume cursor after this event. */
   id: string
   /** The topic of a published event (absent on `subscribed` and `reset`). */
@@ -31,11 +39,11 @@ export interface SubscribeOptions {
   budgetBytes?: number
 }
 
-export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, SubscriptionSink {
+export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<TopicEvent<T>>, SubscriptionSink {
   private readonly subscription: Subscription
   private readonly signal: AbortSignal | undefined
   private readonly budgetBytes: number
-  private readonly queue: Array<{ item: TopicEvent, bytes: number }> = []
+  private readonly queue: Array<{ item: TopicEvent<T>, bytes: number }> = []
   private queuedBytes = 0
   private started = false
   private finished = false
@@ -52,7 +60,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
 
   [Symbol.asyncIterator] (): this { return this }
 
-  async next (): Promise<IteratorResult<TopicEvent>> {
+  async next (): Promise<IteratorResult<TopicEvent<T>>> {
     if (!this.started) {
       this.started = true
       if (this.signal?.aborted === true) this.stop()
@@ -79,7 +87,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
     }
   }
 
-  async return (): Promise<IteratorResult<TopicEvent>> {
+  async return (): Promise<IteratorResult<TopicEvent<T>>> {
     this.stop()
     return { value: undefined, done: true }
   }
@@ -87,11 +95,11 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
   event (message: BrokerMessage, subscription: Subscription, _now: number): void {
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
     // The message rides along: a view that yields this event unchanged frames its JSON as is.
-    this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent, message.json.length)
+    this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent<T>, message.json.length)
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {
-    this.push({ event, data, id }, 64)
+    this.push({ event, data: data as SubscriptionControl, id }, 64)
   }
 
   overflow (error: Error): void {
@@ -111,7 +119,7 @@ export class TopicEventIterator implements AsyncIterableIterator<TopicEvent>, Su
     room?.()
   }
 
-  private push (item: TopicEvent, bytes: number): void {
+  private push (item: TopicEvent<T>, bytes: number): void {
     if (this.finished) return
     // Approximate: the data's JSON length stands for the item's size.
     const size = item.id.length + bytes

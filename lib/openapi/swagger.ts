@@ -16,6 +16,10 @@ export interface OpenAPIOptions {
   docsPath?: string | false
   /** OpenAPI version of the generated document. */
   openapiVersion?: '3.1.0'
+  /** Security schemes, e.g. `{ bearer: { type: 'http', scheme: 'bearer' } }` (Swagger UI then offers "Authorize"). */
+  securitySchemes?: Record<string, Record<string, unknown>>
+  /** Security requirements of every operation unless it sets its own, e.g. `[{ bearer: [] }]`. */
+  security?: Array<Record<string, string[]>>
 }
 
 export const OPENAPI_VERSION = '3.1.0'
@@ -31,7 +35,9 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
         version: options.version ?? '1.0.0',
         ...(options.description === undefined ? {} : { description: options.description })
       },
-      ...(options.servers === undefined ? {} : { servers: options.servers })
+      ...(options.servers === undefined ? {} : { servers: options.servers }),
+      ...(options.securitySchemes === undefined ? {} : { components: { securitySchemes: options.securitySchemes as any } }),
+      ...(options.security === undefined ? {} : { security: options.security })
     },
     refResolver: {
       buildLocalReference (json, _baseUri, _fragment, index) {

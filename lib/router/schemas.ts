@@ -96,6 +96,7 @@ export function buildRouteSchema (spec: RouteSpec, context: SchemaContext): Fast
   if (source.description !== undefined) schema.description = source.description
   if (source.deprecated === true) schema.deprecated = true
   if (source.hide === true) schema.hide = true
+  if (source.security !== undefined) schema.security = source.security
   schema.operationId = source.operationId ?? operationId(context.viewName, spec.name)
   return schema as FastifySchema
 }

@@ -122,6 +122,7 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
     deprecated: definition.deprecated,
     hide: definition.hide,
     errors: definition.errors,
+    security: definition.security,
     querystring: withProperty(definition.querystring, 'lastEventId', LAST_EVENT_ID_QUERY),
     headers: withProperty(definition.headers, 'last-event-id', LAST_EVENT_ID_HEADER),
     response: {

@@ -15,6 +15,7 @@ import { ServiceUnavailableError } from '../http-errors.js'
 import { copyRouteTag } from '../views/actions.js'
 import { inferTopicFromRoute } from '../broker/topics.js'
 import type { View } from '../views/view.js'
+import { GenericViewBase } from '../views/generic.js'
 
 export interface PublishContext<R> {
   request: FastifyRequest
@@ -55,6 +56,16 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
   }
 }
 
+/**
+ * How a generic view's operations say "not found" (lib/views/generic.ts): retrieve and the updates with
+ * null or undefined, destroy with false or null (undefined is a plain 204).
+ */
+function notFound (operation: string, result: unknown): boolean {
+  if (operation === 'destroy') return result === false || result === null
+  if (operation === 'retrieve' || operation === 'update' || operation === 'partialUpdate') return result === null || result === undefined
+  return false
+}
+
 type RouteHandler = (this: any, request: FastifyRequest, reply: FastifyReply) => unknown
 
 export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
@@ -70,8 +81,8 @@ export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
       }
       : async function publishingMethod (this: View, ...args: unknown[]) {
         const result = await target.apply(this, args)
-        // null, undefined or false is how generic views say "not found": nothing changed, nothing to announce.
-        if (result === null || result === undefined || result === false) return result
+        // A generic view's "not found" answers a 404: nothing changed, nothing to announce.
+        if (this instanceof GenericViewBase && notFound(String(context.name), result)) return result
         await publishResult(options, event, this.request, result)
         return result
       }

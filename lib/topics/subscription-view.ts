@@ -51,6 +51,10 @@ export interface SubscriptionViewOptions {
   description?: string
   tags?: string[]
   operationId?: string
+  /** Error statuses to document beyond 400, 403 (with `authorize`), 500 and 503 (a 401 of your auth hook, say). */
+  errors?: number[]
+  /** Security requirements of the endpoint in OpenAPI. */
+  security?: Array<Record<string, string[]>>
 }
 
 /** What subscriptions share within an app: createApp decorates it; a plain app that decorates `broker` gets a default. */
@@ -250,13 +254,14 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
           description: options.description ?? 'Server-Sent Events of the topics. Each event id is a resume cursor: reconnect with Last-Event-ID to receive exactly the events missed, or one `reset` event when they cannot be replayed.',
           tags: options.tags,
           operationId: options.operationId,
+          security: options.security,
           response: {
             200: {
               description: 'A stream of Server-Sent Events (text/event-stream)',
               content: { [EVENT_STREAM]: { schema: TopicEventSchema, example: EXAMPLE } }
             } as any
           },
-          errors: options.authorize === undefined ? [400, 503] : [400, 403, 503]
+          errors: [...(options.authorize === undefined ? [400, 503] : [400, 403, 503]), ...(options.errors ?? [])]
         },
         invoke: (_view, request, reply) => subscribe(request, reply, options)
       }

@@ -55,7 +55,8 @@ export interface GenericViewInstance<D extends GenericDefinition> extends Omit<T
   retrieve? (id: IdOf<D>): Found<ModelOf<D>>
   update? (id: IdOf<D>, body: UpdateOf<D>): Found<ModelOf<D>>
   partialUpdate? (id: IdOf<D>, body: PartialOf<D>): Found<ModelOf<D>>
-  destroy? (id: IdOf<D>): MaybePromise<boolean | void | null>
+  /** true, nothing, or the deleted item: 204; false or null: 404. */
+  destroy? (id: IdOf<D>): MaybePromise<boolean | void | null | ModelOf<D>>
 }
 
 interface OperationRoute { method: HTTPMethods, detail: boolean }

@@ -2,7 +2,7 @@
  * Type-level plumbing: one TypeBox definition is at once the OpenAPI schema, the validator's input and
  * the source of handler types (the TypeBox `Static` pattern). Nothing here exists at run time.
  */
-import type { Static, TObject, TSchema } from '@sinclair/typebox'
+import type { Static, TNull, TObject, TSchema } from '@sinclair/typebox'
 import type { HTTPMethods } from 'fastify'
 
 export type MaybePromise<T> = T | Promise<T>
@@ -16,6 +16,10 @@ export interface OperationDocs {
   deprecated?: boolean
   /** Leave the operation out of the OpenAPI document. */
   hide?: boolean
+  /** Error statuses this operation documents as problem documents, beyond those the framework adds. */
+  errors?: number[]
+  /** Security requirements of this operation (`[]` for none), overriding the document's. */
+  security?: Array<Record<string, string[]>>
 }
 
 /** Response schemas by status code. `Type.Null()` documents an empty body (204). */
@@ -29,8 +33,6 @@ export interface OperationSchema extends OperationDocs {
   response?: ResponseMap
   /** Status of a successful answer when the handler sets none; default: the lowest 2xx in `response`, else 200. */
   status?: number
-  /** Error statuses this operation documents as problem documents, beyond those the framework adds. */
-  errors?: number[]
 }
 
 /** Route-level schemas shared by every operation of a view: they describe the URL, not the method. */
@@ -43,9 +45,12 @@ export interface SharedSchema {
 
 export type StaticOf<S, Fallback = unknown> = S extends TSchema ? Static<S> : Fallback
 
+/** What a handler returns for a response schema: an empty (`Type.Null()`) body may also be nothing at all. */
+type BodyOf<S> = S extends TNull ? null | void : StaticOf<S>
+
 /** Union of the bodies of the 2xx responses of a response map (unknown when none is declared). */
 export type SuccessBody<R> = R extends ResponseMap
-  ? ({ [K in keyof R]: `${K & (number | string)}` extends `2${string}` ? StaticOf<R[K]> : never }[keyof R]) extends infer U
+  ? ({ [K in keyof R]: `${K & (number | string)}` extends `2${string}` ? BodyOf<R[K]> : never }[keyof R]) extends infer U
     ? [U] extends [never] ? unknown : U
     : never
   : unknown

@@ -56,3 +56,29 @@ t.test('committed OpenAPI documents match the code and are valid', async (t) => 
     t.same(await validate(document), { valid: true }, `openapi/${name}.json is valid`)
   }
 })
+
+t.test('security schemes and requirements, and extra error statuses on generic operations and subscriptions', async (t) => {
+  const { ListView, SubscriptionView, createApp, ViewRouter } = await import('../../lib/index.js')
+  const Item = Type.Object({ id: Type.Integer() }, { $id: 'SecuredItem' })
+  class Items extends ListView({ model: Item, docs: { list: { errors: [401], security: [{ bearer: [] }] } } }) {
+    list () { return [] }
+  }
+  const app = await createApp({
+    env: {},
+    fastify: { logger: false },
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    security: [{ bearer: [] }]
+  })
+  t.teardown(() => app.close())
+  await app.register(new ViewRouter()
+    .registerView(Items, { prefix: '/items' })
+    .registerView(SubscriptionView({ authorize: () => true, errors: [401], security: [] }), { prefix: '/events', name: 'events' }).plugin)
+  const document: any = await documentOf(app)
+  t.same(await validate(document), { valid: true })
+  t.same(document.components.securitySchemes, { bearer: { type: 'http', scheme: 'bearer' } })
+  t.same(document.security, [{ bearer: [] }])
+  t.same(Object.keys(document.paths['/items'].get.responses).sort(), ['200', '401', '500'])
+  t.same(document.paths['/items'].get.security, [{ bearer: [] }])
+  t.same(Object.keys(document.paths['/events'].get.responses).sort(), ['200', '400', '401', '403', '500', '503'])
+  t.same(document.paths['/events'].get.security, [], 'an operation can opt out (EventSource cannot send the header)')
+})

@@ -1,5 +1,4 @@
 import t from 'tap'
-import { Readable } from 'node:stream'
 import { setTimeout as wait } from 'node:timers/promises'
 import { Type } from '@sinclair/typebox'
 import { ForbiddenError, ServerSideEventsView, sseRoute, UnauthorizedError, type ViewClass } from '../../lib/index.js'

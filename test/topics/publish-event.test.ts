@@ -61,3 +61,40 @@ t.test('a publish that fails turns the request into a 503 problem document', asy
   t.equal(res.json().code, 'FVIEWS_ERR_BROKER_UNAVAILABLE')
   t.match(res.json().detail, /^The change was applied but its 'task:created' event could not be published: /)
 })
+
+t.test('what publishes follows the answer: a destroy that returns nothing is a 204 and publishes; a generic "not found" publishes nothing', async (t) => {
+  const { DestroyView, RetrieveUpdateView } = await import('../../lib/index.js')
+  const Item = Type.Object({ id: Type.Integer(), name: Type.String() })
+  const names = new Map([[1, 'one'], [2, 'two']])
+  class Items extends DestroyView({ model: Item, id: Type.Integer() }) {
+    @publishEvent({ topic: 'items', event: 'item:deleted', extractData: (_result, { params }) => ({ id: params.id }) })
+    destroy (id: number) {
+      if (!names.has(id)) return false
+      names.delete(id)
+    }
+  }
+  class Editable extends RetrieveUpdateView({ model: Item, update: Type.Object({ name: Type.String() }), id: Type.Integer() }) {
+    retrieve (id: number) { return names.has(id) ? { id, name: names.get(id)! } : undefined }
+    @publishEvent({ topic: 'items', event: 'item:updated', extractData: (item) => ({ id: item.id }) })
+    update (id: number, body: { name: string }) {
+      if (!names.has(id)) return undefined
+      names.set(id, body.name)
+      return { id, name: body.name }
+    }
+  }
+  class Ping extends APIView({ post: { response: { 204: Type.Null() } } }) {
+    @publishEvent({ topic: 'items', event: 'pinged' })
+    post () {}
+  }
+  const app = await createApp({ env: {}, fastify: { logger: false } })
+  t.teardown(() => app.close())
+  await app.register(new ViewRouter().registerView(Items, { prefix: '/items' }).registerView(Editable, { prefix: '/editable' }).registerView(Ping, { prefix: '/ping' }).plugin)
+  const base = await listen(app)
+  const seen = await recorder(t, app, 'items')
+  t.equal((await http(base, 'DELETE', '/items/9')).status, 404)
+  t.equal((await http(base, 'PUT', '/editable/9', { body: { name: 'x' } })).status, 404)
+  t.equal((await http(base, 'DELETE', '/items/1')).status, 204)
+  t.equal((await http(base, 'PUT', '/editable/2', { body: { name: 'deux' } })).status, 200)
+  t.equal((await http(base, 'POST', '/ping')).status, 204)
+  t.same(await seen(3), [['item:deleted', { id: 1 }], ['item:updated', { id: 2 }], ['pinged', null]])
+})

@@ -4,7 +4,7 @@
  * still validates every event against the view's schema (the broker's JSON is framed as is when valid).
  */
 import t from 'tap'
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import { createApp, ServerSideEventsView, ViewRouter } from '../../lib/index.js'
 import { listen } from '../helpers/http.js'
 import { SSEClient } from '../helpers/sse-client.js'
@@ -13,7 +13,7 @@ const Note = Type.Object({ n: Type.Integer() }, { additionalProperties: false })
 
 class Notes extends ServerSideEventsView({ data: Type.Union([Note, Type.Object({ topics: Type.Array(Type.String()) })]), heartbeatSeconds: 0 }) {
   async * events () {
-    yield * this.app.broker.subscribe(['notes'], { signal: this.signal, lastEventId: this.lastEventId })
+    yield * this.app.broker.subscribe<Static<typeof Note>>(['notes'], { signal: this.signal, lastEventId: this.lastEventId })
   }
 }
 

@@ -36,3 +36,4 @@ export { SubscriptionView, requestedTopics, type SubscriptionViewOptions, type A
 export { TopicMetrics } from './topics/metrics.js'
 export { createApp, type CreateAppOptions } from './app/create-app.js'
 export { resolveSettings, type AppSettings, type SettingsInput } from './app/settings.js'
+export { closeOnSignals, type CloseOnSignalsOptions } from './app/signals.js'

@@ -4,6 +4,7 @@
  * CORS_ORIGINS are read by createApp.
  */
 import type { FastifyRequest } from 'fastify'
+import { closeOnSignals } from '../../lib/index.js'
 import { build, redactToken } from './app.js'
 
 const host = process.env.HOST ?? '127.0.0.1'
@@ -21,14 +22,4 @@ await app.listen({ host, port })
 app.log.info(`open http://${host}:${port}/ and pick a demo user; Swagger UI at http://${host}:${port}/docs`)
 
 // On SIGTERM or Ctrl-C: stop accepting, end the open streams (their clients reconnect and resume), exit.
-// A signal that arrives again while closing is ignored (`tsx` may pass the same one on), but the process
-// never waits more than 10 s.
-let closing = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (closing) return
-    closing = true
-    setTimeout(() => process.exit(1), 10_000).unref()
-    void app.close().then(() => process.exit(0))
-  })
-}
+closeOnSignals(app)

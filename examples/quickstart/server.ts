@@ -3,6 +3,7 @@
  * HOST (127.0.0.1), PORT (3000), LOG_LEVEL (info); REDIS_URL, SSE_HEARTBEAT_SECONDS, TOPIC_PREFIX and
  * CORS_ORIGINS are read by createApp.
  */
+import { closeOnSignals } from '../../lib/index.js'
 import { build } from './app.js'
 
 const host = process.env.HOST ?? '127.0.0.1'
@@ -12,14 +13,4 @@ await app.listen({ host, port })
 app.log.info(`open http://${host}:${port}/ in two windows; Swagger UI at http://${host}:${port}/docs`)
 
 // On SIGTERM or Ctrl-C: stop accepting, end the open streams (their clients reconnect and resume), exit.
-// A signal that arrives again while closing is ignored (`tsx` may pass the same one on), but the process
-// never waits more than 10 s.
-let closing = false
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (closing) return
-    closing = true
-    setTimeout(() => process.exit(1), 10_000).unref()
-    void app.close().then(() => process.exit(0))
-  })
-}
+closeOnSignals(app)

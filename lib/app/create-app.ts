@@ -86,8 +86,9 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   if (options.healthPath !== false) {
     app.get(options.healthPath ?? '/health', { schema: { hide: true } }, async (request, reply) => {
       const health = broker.health()
-      if (health.ok && !registry.draining) return { status: 'ok', broker: health, openConnections: metrics.openConnections }
-      const detail = registry.draining ? 'Shutting down: streams are draining' : `Broker unusable: ${health.detail}`
+      const leaving = registry.draining || registry.leaving
+      if (health.ok && !leaving) return { status: 'ok', broker: health, openConnections: metrics.openConnections }
+      const detail = leaving ? 'Shutting down: this instance is leaving the pool' : `Broker unusable: ${health.detail}`
       return sendProblem(reply, problem(503, detail, request, { code: 'FVIEWS_ERR_UNHEALTHY', broker: health }), { 'retry-after': '5' })
     })
   }

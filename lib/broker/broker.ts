@@ -94,20 +94,6 @@ export class TopicState {
   }
 }
 
-let lastPublishTime = 0
-
-/**
- * The publish time of an event: ms since the epoch, strictly increasing within this process. A resume
- * across topics merges by publish time; with whole milliseconds, events published in the same
- * millisecond were replayed grouped by topic name rather than in publish order
- * (test/delivery/mass-reconnect.test.ts), unlike what the live stream had shown.
- */
-export function publishTime (): number {
-  const now = Date.now()
-  lastPublishTime = now > lastPublishTime ? now : lastPublishTime + 0.001
-  return lastPublishTime
-}
-
 export function newEpoch (): string {
   return randomBytes(6).readUIntBE(0, 6).toString(36)
 }
@@ -123,6 +109,7 @@ export abstract class Broker {
   protected readonly topics = new Map<string, TopicState>()
   private readonly dirty = new Set<TopicState>()
   private reconciling: Promise<void> | undefined
+  private lastPublishTime = 0
 
   constructor (options: BrokerOptions = {}) {
     this.topicPrefix = options.topicPrefix ?? ''
@@ -217,6 +204,17 @@ export abstract class Broker {
       }
       if (state.subscribers.size === 0) this.markDirty(state)
     }
+  }
+
+  /**
+   * The publish time of an event: ms since the epoch, strictly increasing for this broker. A resume across
+   * topics merges by publish time; with whole milliseconds, events published in the same millisecond were
+   * replayed grouped by topic name rather than in publish order (test/delivery/mass-reconnect.test.ts).
+   */
+  protected publishTime (): number {
+    const now = Date.now()
+    this.lastPublishTime = now > this.lastPublishTime ? now : this.lastPublishTime + 0.001
+    return this.lastPublishTime
   }
 
   /** Number of local subscribers of a topic (0 when not listened to). */

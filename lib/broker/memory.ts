@@ -4,7 +4,7 @@
  * after its last event (its next event starts a new epoch, so old cursors are never misread).
  * A client that reconnects to another process cannot resume from here: use the Redis broker for that.
  */
-import { Broker, newEpoch, publishTime, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { BrokerMessage } from './message.js'
 
 class TopicLog {
@@ -65,7 +65,7 @@ export class MemoryBroker extends Broker {
       log = new TopicLog(this.historySize)
       this.logs.set(topic, log)
     }
-    const message = new BrokerMessage(topic, log.epoch, log.head + 1, event, json, publishTime())
+    const message = new BrokerMessage(topic, log.epoch, log.head + 1, event, json, this.publishTime())
     log.add(message)
     this.receive(message)
     return { topic, epoch: log.epoch, offset: message.offset }

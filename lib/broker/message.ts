@@ -6,6 +6,13 @@
 import { encodeFrame } from '../sse/encoder.js'
 import { cursorPrefix, encodePosition, sealCursor } from './cursor.js'
 
+/** A frame shared by many streams, also as a ready HTTP/1.1 chunk. */
+export interface SharedFrame {
+  id: string
+  frame: Buffer
+  chunk: Buffer
+}
+
 export class BrokerMessage {
   readonly topic: string
   readonly epoch: string
@@ -18,7 +25,7 @@ export class BrokerMessage {
 
   private parsed: { value: unknown } | undefined
   private framedBody: string | undefined
-  private shared: { setKey: string, id: string, frame: Buffer } | undefined
+  private shared: (SharedFrame & { setKey: string }) | undefined
 
   constructor (topic: string, epoch: string, offset: number, event: string, json: string, time: number) {
     this.topic = topic
@@ -46,11 +53,22 @@ export class BrokerMessage {
     return this.soloFrame(setKey).id
   }
 
-  /** The whole frame for every subscriber of this topic alone: one Buffer, built once. */
-  soloFrame (setKey: string): { id: string, frame: Buffer } {
+  /**
+   * The whole frame for every subscriber of this topic alone, built once: `frame` is the SSE bytes, and
+   * `chunk` the same bytes as one HTTP/1.1 chunk (RFC 9112 §7.1: size, CRLF, data, CRLF), so a stream can
+   * hand its socket one shared Buffer per event. `frame` is a view into `chunk`: one allocation.
+   */
+  soloFrame (setKey: string): SharedFrame {
     if (this.shared === undefined || this.shared.setKey !== setKey) {
       const id = sealCursor(cursorPrefix(setKey) + encodePosition(this))
-      this.shared = { setKey, id, frame: Buffer.from(`id: ${id}\n${this.body}`) }
+      const text = `id: ${id}\n${this.body}`
+      const size = Buffer.byteLength(text)
+      const head = `${size.toString(16)}\r\n`
+      const chunk = Buffer.allocUnsafe(head.length + size + 2)
+      chunk.write(head, 0, 'latin1')
+      chunk.write(text, head.length, 'utf8')
+      chunk.write('\r\n', head.length + size, 'latin1')
+      this.shared = { setKey, id, frame: chunk.subarray(head.length, head.length + size), chunk }
     }
     return this.shared
   }

@@ -16,7 +16,7 @@
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
-import { Broker, newEpoch, publishTime, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { keySlot } from './key-slot.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
@@ -147,7 +147,7 @@ export class RedisBroker extends Broker {
     while (true) {
       try {
         const [epoch, offset] = await this.publisher.fvPublish(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic), newEpoch(),
-          this.historySize, this.historyTtlSeconds, event, json, publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic))
+          this.historySize, this.historyTtlSeconds, event, json, this.publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic))
         return { topic, epoch, offset: Number(offset) }
       } catch (error) {
         // Refused before it was sent (no connection): safe to try again until the deadline.

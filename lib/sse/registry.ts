@@ -19,6 +19,9 @@ export interface StreamSettings {
   heartbeatSeconds?: number
 }
 
+/** Least time between two flushes of held-back writes (ms). */
+export const FLUSH_SPACING_MS = 5
+
 export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
 
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
@@ -31,6 +34,8 @@ export class StreamRegistry {
   /** Default seconds of silence before a heartbeat, for streams that set none. */
   heartbeatSeconds: number
   draining = false
+  /** The instance is about to close (closeOnSignals' `unhealthyFirstMs`): /health already answers 503. */
+  leaving = false
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
@@ -40,6 +45,7 @@ export class StreamRegistry {
   /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */
   private toFlush: EventStream[] = []
   private flushScheduled = false
+  private lastFlush = -Infinity
 
   /** Streams by heartbeat interval (ms), each group swept by one timer. */
   private readonly beats = new Map<number, { streams: Set<EventStream>, timer: NodeJS.Timeout }>()
@@ -67,13 +73,19 @@ export class StreamRegistry {
     this.toFlush.push(stream)
     if (this.flushScheduled) return
     this.flushScheduled = true
-    setImmediate(this.flushAll)
+    // Flushes are at least FLUSH_SPACING_MS apart: events arriving one I/O turn apart (a Redis
+    // subscriber's messages, say) then share one system call per connection instead of one each, for a
+    // few milliseconds of latency at most. The first write after a quiet spell still leaves at once.
+    const wait = this.lastFlush + FLUSH_SPACING_MS - performance.now()
+    if (wait <= 0) setImmediate(this.flushAll)
+    else setTimeout(this.flushAll, wait)
   }
 
   private readonly flushAll = (): void => {
     const streams = this.toFlush
     this.toFlush = []
     this.flushScheduled = false
+    this.lastFlush = performance.now()
     for (const stream of streams) stream.flush()
   }
 

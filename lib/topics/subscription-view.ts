@@ -150,8 +150,14 @@ class StreamSink implements SubscriptionSink {
   }
 
   event (message: BrokerMessage, subscription: Subscription, now: number): void {
-    const frame = subscription.solo ? message.soloFrame(subscription.setKey).frame : message.frameWith(subscription.cursor())
-    if (this.stream.write(frame, now)) this.metrics.eventsDelivered++
+    let written: boolean
+    if (subscription.solo) {
+      const shared = message.soloFrame(subscription.setKey)
+      written = this.stream.writeShared(shared.frame, shared.chunk, now)
+    } else {
+      written = this.stream.write(message.frameWith(subscription.cursor()), now)
+    }
+    if (written) this.metrics.eventsDelivered++
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {

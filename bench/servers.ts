@@ -23,7 +23,7 @@ export const servers: ServerDef[] = [
   { name: 'fastify-sse', file: 'servers/fastify-sse.ts', note: '@fastify/sse 0.6: reply.sse.send() per client, each event awaited across all clients' },
   { name: 'fastify-sse-v2', file: 'servers/fastify-sse-v2.ts', note: 'fastify-sse-v2 4.2: EventEmitter + events.on() async iterable per client' },
   { name: 'better-sse', file: 'servers/better-sse.ts', note: 'better-sse 0.16 on Fastify: Channel.broadcast()' },
-  { name: 'fastify-views', file: 'servers/fastify-views.ts', note: 'fastify-views: createApp + SubscriptionView, in-memory broker; one framing per event, one Buffer written to every stream' },
-  { name: 'fastify-views-redis', file: 'servers/fastify-views.ts', redis: true, note: 'fastify-views: the same through the Redis broker (a local redis-server started by the runner): publish script, pub/sub, one subscriber connection' },
+  { name: 'fastify-views', file: 'servers/fastify-views.ts', note: 'fastify-views: createApp + SubscriptionView, in-memory broker; each event framed once as an HTTP chunk, one Buffer written to every socket' },
+  { name: 'fastify-views-redis', file: 'servers/fastify-views.ts', redis: true, note: 'fastify-views: the same through the Redis broker (a local redis-server started by the runner; the burst publishes are pipelined)' },
   { name: 'fastify-views-view', file: 'servers/fastify-views-view.ts', burst: true, note: 'fastify-views: a ServerSideEventsView whose events() yields broker.subscribe() per client (validation + serialization + framing per client)' }
 ]

@@ -37,8 +37,10 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
     const extra = typeof fastifyError.code === 'string' ? { code: fastifyError.code } : {}
     return { doc: problem(status, fastifyError.message, request, extra), headers: {} }
   }
-  if (typeof status === 'number' && status >= 500 && status < 600 && typeof fastifyError.code === 'string' && fastifyError.code.startsWith('FVIEWS_')) {
-    // The library's own operational errors (broker unavailable...) are safe and useful to show.
+  if (typeof status === 'number' && status >= 500 && status < 600 && typeof fastifyError.code === 'string' &&
+    (fastifyError.code.startsWith('FVIEWS_') || (status === 503 && fastifyError.code.startsWith('FST_')))) {
+    // The library's own operational errors (broker unavailable...) and Fastify's 503s (a handler timeout)
+    // say what happened without internals: safe and useful to show.
     return { doc: problem(status, fastifyError.message, request, { code: fastifyError.code }), headers: {} }
   }
   return {

@@ -178,14 +178,20 @@ export class EventStream {
     if (this.closeReason !== undefined || this.terminated) return false
     this.lastWrite = now
     this.coalesce()
-    // A write the response accepts leaves less than its high-water mark (16 KB) unsent: below any budget
-    // worth having, so the unsent bytes are only counted once a write is refused.
-    if (!this.raw.write(frame) && this.unsentBytes > this.budgetBytes) {
-      this.request.log.warn({ unsentBytes: this.unsentBytes, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
-      this.close('slow')
-      return false
-    }
-    return true
+    return this.raw.write(frame) || this.withinBudget()
+  }
+
+  /**
+   * After a refused write: closes the stream when its unsent bytes passed the budget. A write the response
+   * accepts leaves less than its high-water mark (16 KB) unsent, below any budget worth having, so the
+   * unsent bytes are only counted once a write is refused.
+   */
+  private withinBudget (): boolean {
+    const unsent = this.unsentBytes
+    if (unsent <= this.budgetBytes) return true
+    this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
+    this.close('slow')
+    return false
   }
 
   /**
@@ -227,12 +233,7 @@ export class EventStream {
     if (this.closeReason !== undefined || this.terminated) return false
     this.lastWrite = now
     this.coalesce()
-    if (!socket.write(chunk) && this.unsentBytes > this.budgetBytes) {
-      this.request.log.warn({ unsentBytes: this.unsentBytes, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
-      this.close('slow')
-      return false
-    }
-    return true
+    return socket.write(chunk) || this.withinBudget()
   }
 
   /** A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). */

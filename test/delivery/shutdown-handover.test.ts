@@ -58,7 +58,11 @@ t.test('a draining instance ends its streams cleanly; its clients resume on anot
   const closing = a.app.close()
   await until(() => registry.draining === true, 'A drains')
   health.finish()
-  const refused = await request(`${a.base}${eventsPath([TOPICS[0]])}`, { dispatcher }).then(() => 'answered', (error: NodeJS.ErrnoException) => error.code)
+  // A fresh TCP connection (a pooled keep-alive one would still reach A and get its 503).
+  const refused = await new Promise<string>((resolve) => {
+    const socket = connect(Number(new URL(a.base).port), '127.0.0.1', () => { socket.destroy(); resolve('connected') })
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'))
+  })
   t.equal(refused, 'ECONNREFUSED', 'A accepts no new connection while it drains')
 
   // Each client whose stream ended (a clean end) reconnects to B with its last id.

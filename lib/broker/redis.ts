@@ -161,23 +161,21 @@ export class RedisBroker extends Broker {
   }
 
   protected async listen (topics: string[]): Promise<void> {
-    const channels = topics.map((topic) => channelOf(this.topicPrefix, topic))
-    if (this.subscriber instanceof Cluster) {
-      const cluster = this.subscriber
-      await Promise.all(bySlot(channels).map((group) => cluster.ssubscribe(...group)))
-    } else {
-      for (const batch of chunks(channels, SUBSCRIBE_BATCH)) await this.subscriber.subscribe(...batch)
-    }
+    await this.setListening(topics, true)
   }
 
   protected async unlisten (topics: string[]): Promise<void> {
-    if (this.subscriber.status !== 'ready') return
+    if (this.subscriber.status === 'ready') await this.setListening(topics, false)
+  }
+
+  /** (Un)subscribes the topics' channels: sharded and one slot per command in a Cluster, in batches otherwise. */
+  private async setListening (topics: string[], on: boolean): Promise<void> {
     const channels = topics.map((topic) => channelOf(this.topicPrefix, topic))
-    if (this.subscriber instanceof Cluster) {
-      const cluster = this.subscriber
-      await Promise.all(bySlot(channels).map((group) => cluster.sunsubscribe(...group)))
+    const subscriber = this.subscriber
+    if (subscriber instanceof Cluster) {
+      await Promise.all(bySlot(channels).map((group) => on ? subscriber.ssubscribe(...group) : subscriber.sunsubscribe(...group)))
     } else {
-      for (const batch of chunks(channels, SUBSCRIBE_BATCH)) await this.subscriber.unsubscribe(...batch)
+      for (const batch of chunks(channels, SUBSCRIBE_BATCH)) await (on ? subscriber.subscribe(...batch) : subscriber.unsubscribe(...batch))
     }
   }
 

@@ -7,8 +7,8 @@ import t from 'tap'
 import { build, redactToken } from '../../examples/crm-comments/app.js'
 import type { TestContext } from '../helpers/app.js'
 import { http } from '../helpers/http.js'
-import { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, sleep, start, type Running } from './support.js'
+import type { SSEClient } from '../helpers/sse-client.js'
+import { firstEvents, sleep, start, sseClient, type Running } from './support.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const TYPES = ['subscribed', 'reset', 'comment:created', 'comment:updated', 'comment:deleted']
@@ -21,9 +21,7 @@ async function crm (t: TestContext): Promise<Running> {
 }
 
 function client (t: TestContext, url: string, headers?: Record<string, string>): SSEClient {
-  const sse = new SSEClient(url, { types: TYPES, headers })
-  t.teardown(() => sse.close())
-  return sse
+  return sseClient(t, url, { types: TYPES, headers })
 }
 
 t.test('without a valid token every API route answers 401 with a problem document and WWW-Authenticate', async (t) => {

@@ -12,8 +12,8 @@ import { build } from '../../examples/production-scale/app.js'
 import type { TestContext } from '../helpers/app.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { SSEClient } from '../helpers/sse-client.js'
-import { background, firstEvents, freePort, isFree, ROOT, run, sleep, start, until, type Running } from './support.js'
+import type { SSEClient } from '../helpers/sse-client.js'
+import { background, firstEvents, freePort, isFree, ROOT, run, sleep, start, until, sseClient, type Running } from './support.js'
 
 const TYPES = ['subscribed', 'reset', 'task:created', 'task:updated', 'task:deleted']
 
@@ -24,9 +24,7 @@ async function instance (t: TestContext, redisUrl: string, port = 0): Promise<Ru
 }
 
 function client (t: TestContext, url: string): SSEClient {
-  const sse = new SSEClient(url, { types: TYPES })
-  t.teardown(() => sse.close())
-  return sse
+  return sseClient(t, url, { types: TYPES })
 }
 
 t.test('instances share the tasks and the events through Redis', async (t) => {

@@ -7,8 +7,8 @@ import { build, TaskStore, type QuickstartOptions } from '../../examples/quickst
 import type { TestContext } from '../helpers/app.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, sleep, start, summary, within, type Running } from './support.js'
+import type { SSEClient } from '../helpers/sse-client.js'
+import { firstEvents, sleep, start, summary, within, sseClient, type Running } from './support.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -22,9 +22,7 @@ async function quickstart (t: TestContext, options: QuickstartOptions = {}, port
 }
 
 function client (t: TestContext, url: string): SSEClient {
-  const sse = new SSEClient(url, { types: TYPES })
-  t.teardown(() => sse.close())
-  return sse
+  return sseClient(t, url, { types: TYPES })
 }
 
 t.test('the task API: exact statuses and bodies', async (t) => {

@@ -7,8 +7,8 @@ import { build, OPENING, priceAt, type StocksOptions } from '../../examples/stoc
 import type { TestContext } from '../helpers/app.js'
 import { http } from '../helpers/http.js'
 import { openStreams, until } from '../helpers/sse-http.js'
-import { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, start, type Running } from './support.js'
+import type { SSEClient } from '../helpers/sse-client.js'
+import { firstEvents, start, sseClient, type Running } from './support.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' }
@@ -22,9 +22,7 @@ async function stocks (t: TestContext, options: StocksOptions = {}): Promise<Run
 }
 
 function client (t: TestContext, url: string, types = ['price']): SSEClient {
-  const sse = new SSEClient(url, { types })
-  t.teardown(() => sse.close())
-  return sse
+  return sseClient(t, url, { types })
 }
 
 /** The frames of a finished stream with their (random) ids taken out, and the ids. */

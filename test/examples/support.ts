@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { TestContext } from '../helpers/app.js'
-import type { ReceivedEvent, SSEClient } from '../helpers/sse-client.js'
+import { SSEClient, type ReceivedEvent, type SSEClientOptions } from '../helpers/sse-client.js'
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -123,4 +123,11 @@ export async function isFree (port: number): Promise<boolean> {
     server.once('error', () => resolve(false))
     server.listen({ port, host: '127.0.0.1', exclusive: true }, () => server.close(() => resolve(true)))
   })
+}
+
+/** A real EventSource client closed in teardown. */
+export function sseClient (t: TestContext, url: string, options: SSEClientOptions): SSEClient {
+  const sse = new SSEClient(url, options)
+  t.teardown(() => sse.close())
+  return sse
 }

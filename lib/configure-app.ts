@@ -1,22 +1,32 @@
 /**
- * configureApp(app, options): every error leaves as an RFC 9457 problem document, OpenAPI and Swagger UI
- * are served, CORS is on when asked. Call it (and await it) before registering routes, so that the
- * OpenAPI generator and the 405 detector see every route.
+ * fastify-views as a Fastify plugin: `await app.register(fastifyViews, options)`. Every error leaves as an
+ * RFC 9457 problem document, OpenAPI and Swagger UI are served, CORS is on when asked, open event streams
+ * drain on close. It coexists with what the app already has: an error handler, a not-found handler,
+ * @fastify/swagger or @fastify/cors registered before it are kept (see "Coexistence" in README.md), and
+ * each part can be turned off. Register it before your routes, so that the OpenAPI generator and the 405
+ * detector see every route.
+ *
+ * configureApp(app, options) is the same thing as a function call, kept for existing code.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
-import cors, { type FastifyCorsOptions } from '@fastify/cors'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
+import fp from 'fastify-plugin'
+import cors from '@fastify/cors'
 import FindMyWay from 'find-my-way'
 import { HttpError } from './http-errors.js'
 import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, validationIssues, type ProblemDocument } from './problem.js'
-import { registerOpenAPI, type OpenAPIOptions } from './openapi/swagger.js'
-import { streamRegistryOf, type StreamSettings } from './sse/registry.js'
+import { registerOpenAPI } from './openapi/swagger.js'
+import { streamRegistryOf } from './sse/registry.js'
+import { checkPluginOptions, type FastifyViewsOptions } from './app/plugin-options.js'
+import { errorHandlerOwner, setNotFoundHandlerUnlessSet, swaggerIsRegistered } from './app/coexistence.js'
+import { mountTopics } from './app/topics-setup.js'
 
-export interface ConfigureAppOptions extends OpenAPIOptions, StreamSettings {
-  /** `true` for permissive CORS (any origin), or @fastify/cors options. */
-  cors?: boolean | FastifyCorsOptions
-}
+/** The options of configureApp are the plugin's. */
+export type ConfigureAppOptions = FastifyViewsOptions
 
 const PROBED_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+
+// Marks a scope the plugin has set up, so a second registration in the same scope changes nothing.
+const CONFIGURED_SCOPE = Symbol('fastify-views.configured-scope')
 
 export function sendProblem (reply: FastifyReply, doc: ProblemDocument, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(doc.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(doc)
@@ -49,7 +59,27 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
   }
 }
 
-export async function configureApp (app: FastifyInstance, options: ConfigureAppOptions = {}): Promise<FastifyInstance> {
+/** The plugin's error handler; exported so an app with its own handler can delegate to it. */
+export function problemErrorHandler (this: unknown, error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { doc, headers } = problemFor(error, request)
+  if (doc.status >= 500) request.log.error({ err: error, reqId: request.id, route: request.routeOptions.url }, 'request failed')
+  else request.log.info({ err: { message: error.message, code: (error as FastifyError).code }, status: doc.status }, 'request refused')
+  return sendProblem(reply, doc, headers)
+}
+
+function installErrorHandler (app: FastifyInstance, wanted: boolean | undefined): void {
+  if (wanted === false) return
+  const owner = errorHandlerOwner(app)
+  if (owner === 'fastify-views') return
+  if (owner === 'user' && wanted !== true) {
+    app.log.debug('fastify-views: this scope has its own error handler; it stays (set errorHandler: true to use problem documents)')
+    return
+  }
+  app.setErrorHandler(problemErrorHandler)
+}
+
+function installNotFoundHandler (app: FastifyInstance, wanted: boolean | undefined): void {
+  if (wanted === false) return
   // A private router that only knows which methods exist at which path: it turns a 404 into a 405.
   const known = FindMyWay()
   app.addHook('onRoute', (route) => {
@@ -57,15 +87,7 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
       try { known.on(method as any, route.url, () => {}) } catch { /* duplicate or constrained route: already known */ }
     }
   })
-
-  app.setErrorHandler(function problemErrorHandler (error: FastifyError, request, reply) {
-    const { doc, headers } = problemFor(error, request)
-    if (doc.status >= 500) request.log.error({ err: error, reqId: request.id, route: request.routeOptions.url }, 'request failed')
-    else request.log.info({ err: { message: error.message, code: (error as FastifyError).code }, status: doc.status }, 'request refused')
-    return sendProblem(reply, doc, headers)
-  })
-
-  app.setNotFoundHandler(function problemNotFound (request, reply) {
+  const installed = setNotFoundHandlerUnlessSet(app, wanted === true, function problemNotFound (request, reply) {
     const path = request.url.split('?')[0]
     const allowed = PROBED_METHODS.filter((method) => known.find(method as any, path) !== null)
     if (allowed.length > 0) {
@@ -74,13 +96,41 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
     }
     return sendProblem(reply, problem(404, `No route ${request.method} ${path}`, request, { code: 'FVIEWS_ERR_ROUTE_NOT_FOUND' }))
   })
+  if (!installed) app.log.debug('fastify-views: a not-found handler is already set; it stays')
+}
+
+async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions): Promise<void> {
+  const options = checkPluginOptions(rawOptions)
+  if (Object.prototype.hasOwnProperty.call(app, CONFIGURED_SCOPE)) {
+    app.log.warn('fastify-views is already registered in this scope; the second registration changes nothing')
+    return
+  }
+  app.decorate(CONFIGURED_SCOPE as any, true)
+
+  installErrorHandler(app, options.errorHandler)
+  installNotFoundHandler(app, options.notFound)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.
   streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })
 
   if (options.cors !== undefined && options.cors !== false) {
-    await app.register(cors, options.cors === true ? { origin: true } : options.cors)
+    if (app.hasPlugin('@fastify/cors')) app.log.debug('fastify-views: @fastify/cors is already registered; it stays as configured')
+    else await app.register(cors, options.cors === true ? { origin: true } : options.cors)
   }
-  await registerOpenAPI(app, options)
+  if (options.openapi !== false) {
+    if (swaggerIsRegistered(app)) app.log.debug('fastify-views: @fastify/swagger is already registered; the app\'s own OpenAPI setup stays')
+    await registerOpenAPI(app, { ...options, swagger: !swaggerIsRegistered(app) })
+  }
+  mountTopics(app, options)
+}
+
+/**
+ * The plugin. `fastify-plugin` lets it decorate the scope it is registered in (the root, usually), so
+ * every route of the app gets its error handling, its OpenAPI entry and the topic runtime.
+ */
+export const fastifyViews: FastifyPluginAsync<FastifyViewsOptions> = fp(setUpScope, { fastify: '5.x', name: 'fastify-views' })
+
+export async function configureApp (app: FastifyInstance, options: ConfigureAppOptions = {}): Promise<FastifyInstance> {
+  await app.register(fastifyViews, options)
   return app
 }

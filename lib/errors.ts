@@ -14,6 +14,8 @@ export const FVIEWS_ERR_VIEW_ABSTRACT = createError<[string, string]>(
   'FVIEWS_ERR_VIEW_ABSTRACT', "View '%s' declares '%s' but does not implement it", 500, TypeError)
 export const FVIEWS_ERR_ROUTE_CLASH = createError<[string, string, string]>(
   'FVIEWS_ERR_ROUTE_CLASH', "View '%s': route %s is already registered by %s", 500, TypeError)
+export const FVIEWS_ERR_ROUTER_SEALED = createError<[string]>(
+  'FVIEWS_ERR_ROUTER_SEALED', "View '%s' registered after router.plugin was mounted, so it would never be served: call registerView() before app.register(router.plugin), or use a new ViewRouter", 500, TypeError)
 export const FVIEWS_ERR_OPTION_INVALID = createError<[string, string]>(
   'FVIEWS_ERR_OPTION_INVALID', "Invalid setting '%s': %s", 500, RangeError)
 
@@ -30,5 +32,7 @@ export const FVIEWS_ERR_BROKER_CLOSED = createError(
   'FVIEWS_ERR_BROKER_CLOSED', 'Event broker is closed', 503)
 export const FVIEWS_ERR_STREAM_SLOW = createError<[string]>(
   'FVIEWS_ERR_STREAM_SLOW', 'Event stream closed because the client reads too slowly: %s', 503)
+export const FVIEWS_ERR_BROKER_MISSING = createError<[string]>(
+  'FVIEWS_ERR_BROKER_MISSING', 'Topic subscriptions (%s) need a broker, and the app has none: build it with createApp(), register fastifyViews with { broker }, or decorate app.broker', 500, TypeError)
 export const FVIEWS_ERR_TOPIC_INVALID = createError<[string]>(
   'FVIEWS_ERR_TOPIC_INVALID', 'Invalid topic: %s', 400)

@@ -37,3 +37,9 @@ export { TopicMetrics } from './topics/metrics.js'
 export { createApp, type CreateAppOptions } from './app/create-app.js'
 export { resolveSettings, type AppSettings, type SettingsInput } from './app/settings.js'
 export { closeOnSignals, type CloseOnSignalsOptions } from './app/signals.js'
+
+// --- The plugin and the seed's API on plain routes (issue 12, engineer D1) ---
+export { fastifyViews, fastifyViews as default, problemErrorHandler } from './configure-app.js'
+export type { FastifyViewsOptions } from './app/plugin-options.js'
+export { subscribeToEvents, type SubscribeToEventsOptions, type SubscribeRouteOptions } from './topics/subscribe-to-events.js'
+export { TOPIC_ROUTE_CONFIG, type HeartbeatStyle } from './topics/subscription-view.js'

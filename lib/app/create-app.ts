@@ -1,30 +1,20 @@
 /**
- * createApp(options): the equivalent of fastapi-sse-events' `SSEApp`. A Fastify instance with
- * configureApp applied, a broker (Redis when a URL is configured, in memory otherwise) decorated as
- * `app.broker`, connected on start and closed on close, a health endpoint for load balancers, optional
- * Prometheus metrics, and a graceful drain of open streams on close.
+ * createApp(options): the equivalent of fastapi-sse-events' `SSEApp`. A Fastify instance with the
+ * fastify-views plugin registered, a broker (Redis when a URL is configured, in memory otherwise)
+ * decorated as `app.broker`, connected on start and closed on close, a health endpoint for load balancers,
+ * optional Prometheus metrics, an optional subscription endpoint, and a graceful drain of open streams.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { configureApp, sendProblem, type ConfigureAppOptions } from '../configure-app.js'
+import { fastifyViews, sendProblem } from '../configure-app.js'
 import { problem } from '../problem.js'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../broker/create-broker.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
-import { TopicMetrics } from '../topics/metrics.js'
-import { attachTopicRuntime } from '../topics/subscription-view.js'
-import { resolveSettings, type SettingsInput } from './settings.js'
+import { resolveSettings, SETTINGS_OPTION_NAMES, type SettingsInput } from './settings.js'
+import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
 
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The event broker: `await app.broker.publish(topic, event, data)`. */
-    broker: Broker
-    /** Counters of the topic streams of this app. */
-    topicMetrics: TopicMetrics
-  }
-}
-
-export interface CreateAppOptions extends Omit<ConfigureAppOptions, 'cors' | 'heartbeatSeconds'>, SettingsInput {
+export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'heartbeatSeconds' | 'broker' | 'ssePath'>, SettingsInput {
   /** Options for Fastify itself (logger, bodyLimit, http2...). */
   fastify?: FastifyServerOptions
   /** Use this broker instead of creating one (tests, custom backends); the caller closes it. */
@@ -47,6 +37,12 @@ export interface CreateAppOptions extends Omit<ConfigureAppOptions, 'cors' | 'he
   env?: Record<string, string | undefined>
 }
 
+/** The options createApp takes beyond the plugin's (the plugin's are checked by the plugin's table). */
+const CREATE_APP_OPTION_NAMES = [
+  'fastify', 'healthPath', 'metricsPath', 'historySize', 'historyTtlSeconds', 'publishTimeoutMs', 'probeIntervalMs', 'env',
+  ...SETTINGS_OPTION_NAMES
+]
+
 function checkInteger (name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got '${String(value)}'`)
@@ -55,6 +51,7 @@ function checkInteger (name: string, value: number, min: number, max: number): n
 }
 
 export async function createApp (options: CreateAppOptions = {}): Promise<FastifyInstance> {
+  checkPluginOptions(options, CREATE_APP_OPTION_NAMES)
   const settings = resolveSettings(options, options.env ?? process.env)
   const maxConnections = checkInteger('maxConnections', options.maxConnections ?? 10_000, 1, 10_000_000)
   const drainMs = checkInteger('drainMs', options.drainMs ?? 2_000, 0, 60_000)
@@ -67,24 +64,31 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   const broker = options.broker ?? createBroker({
     redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })
-  const metrics = new TopicMetrics()
-  app.decorate('broker', broker)
-  app.decorate('topicMetrics', metrics)
-  attachTopicRuntime(app, { broker, metrics, maxConnections })
-
-  await configureApp(app, {
-    ...options,
-    heartbeatSeconds: settings.heartbeatSeconds,
-    drainMs,
-    cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
-  })
-  const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
-  app.addHook('onReady', async () => { await broker.connect() })
   // A broker passed in belongs to the caller (tests share one across restarts): only close our own.
   if (options.broker === undefined) app.addHook('onClose', async () => { await broker.close() })
 
+  const pluginOptions: FastifyViewsOptions = { ...options }
+  for (const name of CREATE_APP_OPTION_NAMES) delete (pluginOptions as Record<string, unknown>)[name]
+  await app.register(fastifyViews, {
+    ...pluginOptions,
+    broker,
+    maxConnections,
+    heartbeatSeconds: settings.heartbeatSeconds,
+    drainMs,
+    ssePath: settings.ssePath,
+    cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
+  })
+  const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
+  const metrics = app.topicMetrics
+
   if (options.healthPath !== false) {
-    app.get(options.healthPath ?? '/health', { schema: { hide: true } }, async (request, reply) => {
+    // A load balancer polls this every few seconds: its request lines would drown the log at info, so the
+    // route logs only warnings itself and each poll is one debug line.
+    app.get(options.healthPath ?? '/health', {
+      schema: { hide: true },
+      logLevel: 'warn',
+      onResponse: async (request, reply) => { app.log.debug({ reqId: request.id, statusCode: reply.statusCode }, 'health poll') }
+    }, async (request, reply) => {
       const health = broker.health()
       const leaving = registry.draining || registry.leaving
       if (health.ok && !leaving) return { status: 'ok', broker: health, openConnections: metrics.openConnections }

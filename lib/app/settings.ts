@@ -1,6 +1,12 @@
 /**
  * createApp's settings: explicit options first, then environment variables, each checked once at startup.
  * A bad value stops startup with FVIEWS_ERR_OPTION_INVALID naming the setting and the accepted range.
+ * The seed's production names (SSE_REDIS_URL, SSE_TOPIC_PREFIX, SSE_PATH, SSE_HEARTBEAT_SECONDS) are read
+ * beside the shorter ones and win over them when both are set.
+ *
+ * Written out rather than with env-schema: each setting has several sources in order (option, SSE_*
+ * name, short name, parts such as REDIS_HOST/REDIS_PORT), and each error names the variable at fault and
+ * what it accepts; env-schema maps one variable to one key and reports Ajv's wording.
  */
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 
@@ -15,6 +21,8 @@ export interface AppSettings {
   heartbeatSeconds: number
   /** `false`: no CORS; `true`: any origin; a list: those origins. */
   corsOrigins: boolean | string[]
+  /** Path of the subscription endpoint createApp mounts, or false for none. */
+  ssePath: string | false
 }
 
 export interface SettingsInput {
@@ -25,7 +33,12 @@ export interface SettingsInput {
   topicPrefix?: string
   heartbeatSeconds?: number
   corsOrigins?: boolean | string | string[]
+  /** Mount a topic subscription endpoint here (`GET <ssePath>?topic=a,b`), or false; default SSE_PATH, else none. */
+  ssePath?: string | false
 }
+
+/** The option names of SettingsInput, for the unknown-option check of createApp. */
+export const SETTINGS_OPTION_NAMES = ['redisUrl', 'redisCluster', 'redis', 'topicPrefix', 'heartbeatSeconds', 'corsOrigins', 'ssePath'] as const
 
 type Env = Record<string, string | undefined>
 
@@ -49,6 +62,7 @@ function seconds (name: string, raw: string | number, max: number): number {
 function redisUrl (input: SettingsInput, env: Env): string | undefined {
   if (input.redisUrl !== undefined) return checkedUrl('redisUrl', input.redisUrl)
   if (input.redis !== undefined) return urlFromParts('redis', input.redis.host, input.redis.port, input.redis.db, input.redis.password)
+  if (env.SSE_REDIS_URL !== undefined && env.SSE_REDIS_URL !== '') return checkedUrl('SSE_REDIS_URL', env.SSE_REDIS_URL)
   if (env.REDIS_URL !== undefined && env.REDIS_URL !== '') return checkedUrl('REDIS_URL', env.REDIS_URL)
   if (env.REDIS_HOST !== undefined || env.REDIS_PORT !== undefined || env.REDIS_DB !== undefined) {
     return urlFromParts('REDIS_HOST/REDIS_PORT/REDIS_DB', env.REDIS_HOST,
@@ -100,12 +114,23 @@ function corsOrigins (input: SettingsInput, env: Env): boolean | string[] {
 }
 
 function topicPrefix (input: SettingsInput, env: Env): string {
-  const prefix = input.topicPrefix ?? env.TOPIC_PREFIX ?? ''
+  const name = input.topicPrefix !== undefined ? 'topicPrefix' : env.SSE_TOPIC_PREFIX !== undefined ? 'SSE_TOPIC_PREFIX' : 'TOPIC_PREFIX'
+  const prefix = input.topicPrefix ?? env.SSE_TOPIC_PREFIX ?? env.TOPIC_PREFIX ?? ''
   // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (prefix.length > 64 || /[\s\0-\x1f{}]/.test(prefix)) {
-    throw new FVIEWS_ERR_OPTION_INVALID('TOPIC_PREFIX', `expected at most 64 characters without whitespace, control characters or braces, got '${prefix}'`)
+    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected at most 64 characters without whitespace, control characters or braces, got '${prefix}'`)
   }
   return prefix
+}
+
+function ssePath (input: SettingsInput, env: Env): string | false {
+  if (input.ssePath === false) return false
+  const raw = input.ssePath ?? (env.SSE_PATH === '' ? undefined : env.SSE_PATH)
+  if (raw === undefined) return false
+  if (typeof raw !== 'string' || !raw.startsWith('/') || /[\s?#]/.test(raw)) {
+    throw new FVIEWS_ERR_OPTION_INVALID(input.ssePath === undefined ? 'SSE_PATH' : 'ssePath', `expected a path starting with '/' without spaces, '?' or '#', e.g. /sse, got '${String(raw)}'`)
+  }
+  return raw
 }
 
 export function resolveSettings (input: SettingsInput = {}, env: Env = process.env): AppSettings {
@@ -115,6 +140,7 @@ export function resolveSettings (input: SettingsInput = {}, env: Env = process.e
     redisCluster: redisCluster(input, env),
     topicPrefix: topicPrefix(input, env),
     heartbeatSeconds: heartbeat === undefined ? 15 : seconds(input.heartbeatSeconds === undefined ? 'SSE_HEARTBEAT_SECONDS' : 'heartbeatSeconds', heartbeat, 3600),
-    corsOrigins: corsOrigins(input, env)
+    corsOrigins: corsOrigins(input, env),
+    ssePath: ssePath(input, env)
   }
 }

@@ -24,9 +24,14 @@ export interface OpenAPIOptions {
 
 export const OPENAPI_VERSION = '3.1.0'
 
-export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOptions): Promise<void> {
+/**
+ * Registers the shared problem schemas, then @fastify/swagger and Swagger UI - unless `swagger: false`,
+ * for an app that registered @fastify/swagger itself: its document (and UI, if any) are the app's.
+ */
+export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOptions & { swagger?: boolean }): Promise<void> {
   if (app.getSchema('ValidationIssue') === undefined) app.addSchema(ValidationIssue)
   if (app.getSchema('ProblemDetails') === undefined) app.addSchema(ProblemDetails)
+  if (options.swagger === false) return
   await app.register(swagger, {
     openapi: {
       openapi: options.openapiVersion ?? OPENAPI_VERSION,

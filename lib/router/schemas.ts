@@ -36,7 +36,7 @@ export function problemResponse (status: number): Record<string, unknown> {
  * Copies `schema`, replacing every sub-schema that has an `$id` by a `$ref` and adding it to
  * `instance` once. Two different schemas under one `$id` are refused: they would document wrongly.
  */
-export function hoistNamedSchemas (instance: FastifyInstance, schema: unknown, where: string): unknown {
+export function hoistNamedSchemas (instance: FastifyInstance | undefined, schema: unknown, where: string): unknown {
   if (Array.isArray(schema)) return schema.map((item) => hoistNamedSchemas(instance, item, where))
   if (schema === null || typeof schema !== 'object') return schema
   const source = schema as Record<string, unknown>
@@ -48,6 +48,7 @@ export function hoistNamedSchemas (instance: FastifyInstance, schema: unknown, w
   }
   const id = source.$id
   if (typeof id !== 'string') return copy
+  if (instance === undefined) throw new FVIEWS_ERR_VIEW_INVALID(where, `the schema '${id}' has an $id, which needs the app: mount this view with a ViewRouter`)
   const existing = instance.getSchema(id) as Record<string, unknown> | undefined
   if (existing === undefined) instance.addSchema(copy)
   else if (JSON.stringify(existing) !== JSON.stringify(copy)) {
@@ -62,7 +63,8 @@ export function operationId (viewName: string, name: string): string {
 }
 
 export interface SchemaContext {
-  instance: FastifyInstance
+  /** Where named (`$id`) schemas are added; without one (a route built before it meets an app), none may be named. */
+  instance?: FastifyInstance
   viewName: string
   tags: string[]
 }

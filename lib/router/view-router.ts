@@ -8,7 +8,7 @@
  * Everything that can be wrong with a view is found at registerView(), before the app starts.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
-import { FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
+import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_ROUTER_SEALED, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
 import { joinPath } from '../views/actions.js'
 import type { RouteSpec, ViewClass } from '../views/route-spec.js'
 import { bindView, isViewClass, type View } from '../views/view.js'
@@ -16,6 +16,7 @@ import { buildRouteSchema } from './schemas.js'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
 import { streamRouteOptions } from '../sse/endpoint.js'
 import { streamRegistryOf } from '../sse/registry.js'
+import { hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
 
 export interface ViewRouterOptions {
   /** Prefix of every view of this router, below the prefix the plugin is registered with. */
@@ -53,6 +54,8 @@ export class ViewRouter {
   readonly tags: string[]
   private readonly registrations: Registration[] = []
   private readonly claimed = new Map<string, string>()
+  /** Set once the plugin has mounted the views: a view registered later would never be served. */
+  private mounted = false
 
   constructor (options: ViewRouterOptions = {}) {
     this.prefix = options.prefix ?? ''
@@ -61,6 +64,7 @@ export class ViewRouter {
 
   registerView (view: unknown, options: RegisterViewOptions = {}): this {
     const name = options.name ?? (typeof view === 'function' && view.name !== '' ? view.name : 'anonymous view')
+    if (this.mounted) throw new FVIEWS_ERR_ROUTER_SEALED(name)
     if (!isViewClass(view)) {
       throw new FVIEWS_ERR_VIEW_INVALID(name, 'it is not a view class: extend APIView(...), a generic view such as ModelViewSet(...), or ServerSideEventsView(...)')
     }
@@ -91,7 +95,15 @@ export class ViewRouter {
   readonly plugin: FastifyPluginAsync = async (instance) => {
     // Error responses reference the problem schema: make it known even without configureApp().
     for (const schema of [ValidationIssue, ProblemDetails]) if (instance.getSchema(schema.$id as string) === undefined) instance.addSchema(schema)
+    this.mounted = true
     for (const registration of this.registrations) this.mount(instance, registration)
+    const topicRoutes = this.routes().filter(({ spec }) => (spec.routeOptions?.config as Record<string, unknown> | undefined)?.[TOPIC_ROUTE_CONFIG] === true)
+    if (topicRoutes.length > 0) {
+      // At onReady, not now: the broker may be decorated after the router is registered.
+      instance.addHook('onReady', async function checkTopicViewsHaveBroker () {
+        if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.map((route) => `${route.viewName} at ${instance.prefix}${route.url}`).join(', '))
+      })
+    }
   }
 
   private urlOf (options: RegisterViewOptions, spec: RouteSpec): string {
@@ -111,7 +123,8 @@ export class ViewRouter {
         method: spec.method,
         url,
         schema,
-        config: { ...(routeOptions.config as object | undefined), [VIEW_ROUTE_CONFIG]: { view, name, operation: spec.name } } as any,
+        // Both configs: the registration's (the user's) and the spec's (a subscription's topic marker).
+        config: { ...(options.routeOptions?.config as object | undefined), ...(spec.routeOptions?.config as object | undefined), [VIEW_ROUTE_CONFIG]: { view, name, operation: spec.name } } as any,
         handler: function viewHandler (request: FastifyRequest, reply: FastifyReply) {
           const instanceOfView = new view() as View
           bindView(instanceOfView, request, reply)

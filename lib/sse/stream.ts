@@ -47,6 +47,8 @@ export interface StartOptions {
   opening?: { id?: string, retry?: number }
   /** Push mode: unsent bytes beyond which the connection is closed as too slow. */
   budgetBytes?: number
+  /** What a heartbeat writes (default a comment); topic subscriptions may ask for an `event: heartbeat` frame. */
+  heartbeatFrame?: Buffer
 }
 
 export type CloseReason = 'finished' | 'client' | 'slow' | 'shutdown' | 'error'
@@ -70,6 +72,7 @@ export class EventStream {
   lastWrite = 0
   /** Seconds of silence before a heartbeat, in ms (0: none). */
   heartbeatMs = 0
+  private heartbeatFrame: Buffer = HEARTBEAT
 
   private readonly raw: Response
   private readonly registry: StreamRegistry | undefined
@@ -154,6 +157,7 @@ export class EventStream {
     this.raw.write(opening !== undefined && (opening.id !== undefined || opening.retry !== undefined) ? encodeFrame(opening) : HEARTBEAT)
     this.lastWrite = Date.now()
     this.heartbeatMs = Math.round(options.heartbeatSeconds * 1000)
+    if (options.heartbeatFrame !== undefined) this.heartbeatFrame = options.heartbeatFrame
     this.registry?.add(this)
     // A stream opening while the app closes (its pre-stream step outlived the drain) ends at once, as the
     // drained ones did; otherwise app.close() would wait on it forever (test/sse/shutdown.test.ts).
@@ -239,7 +243,7 @@ export class EventStream {
   /** A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). */
   heartbeat (now: number): void {
     if (this.closeReason !== undefined || this.terminated) return
-    if (this.unsentBytes === 0 && this.pending === '') this.raw.write(HEARTBEAT)
+    if (this.unsentBytes === 0 && this.pending === '') this.raw.write(this.heartbeatFrame)
     this.lastWrite = now
   }
 

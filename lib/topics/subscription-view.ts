@@ -32,6 +32,15 @@ import { TopicMetrics } from './metrics.js'
 
 export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
 
+/** How a subscription keeps its connection alive: a comment (default) or an `event: heartbeat` frame (data `{}`). */
+export type HeartbeatStyle = 'comment' | 'event'
+
+// Without an id line, so a heartbeat never moves the client's Last-Event-ID; `{}` parses as JSON for clients that parse every event.
+const HEARTBEAT_EVENT = Buffer.from(encodeFrame({ event: 'heartbeat', data: '{}' }))
+
+/** Route config key marking a route that subscribes to topics: the app's startup check looks for a broker behind it. */
+export const TOPIC_ROUTE_CONFIG = 'fastifyViewsTopics'
+
 export interface SubscriptionViewOptions {
   /** A fixed topic list; when omitted, topics come from `?topic=a,b`. */
   topics?: string[]
@@ -39,6 +48,8 @@ export interface SubscriptionViewOptions {
   authorize?: AuthorizeTopic
   /** Seconds of silence before a heartbeat comment; 0 disables. Defaults to the app's setting. */
   heartbeatSeconds?: number
+  /** Heartbeats as comments or as `event: heartbeat` frames; defaults to the app's setting ('comment'). */
+  heartbeat?: HeartbeatStyle
   /** Reconnection delay (ms) sent to clients when the stream opens. */
   retry?: number
   /** Most topics one request may subscribe to (default 32). */
@@ -63,6 +74,10 @@ export interface TopicRuntime {
   metrics: TopicMetrics
   /** Most open subscription streams before new ones get 503 + Retry-After. */
   maxConnections: number
+  /** The app's check of every topic, for subscriptions without their own `authorize`. */
+  authorize?: AuthorizeTopic
+  /** The app's heartbeat style, for subscriptions that set none. */
+  heartbeat?: HeartbeatStyle
 }
 
 export const TOPIC_RUNTIME = Symbol.for('fastify-views.topic-runtime')
@@ -70,6 +85,12 @@ export const TOPIC_RUNTIME = Symbol.for('fastify-views.topic-runtime')
 /** Attaches the topic runtime to an app, so encapsulated children inherit it (createApp does this). */
 export function attachTopicRuntime (app: FastifyInstance, runtime: TopicRuntime): void {
   app.decorate(TOPIC_RUNTIME as any, runtime)
+}
+
+/** Whether subscriptions of `instance` find a broker: the startup check of routes marked TOPIC_ROUTE_CONFIG. */
+export function hasTopicBroker (instance: FastifyInstance): boolean {
+  const server = instance as unknown as { [TOPIC_RUNTIME]?: TopicRuntime, broker?: Broker }
+  return server[TOPIC_RUNTIME] !== undefined || server.broker !== undefined
 }
 
 // An app that only decorated `broker` gets a default runtime, one per broker.
@@ -95,9 +116,10 @@ export function requestedTopics (request: FastifyRequest, options: SubscriptionV
   let raw: string[]
   if (options.topics !== undefined) raw = options.topics
   else {
-    const param = (request.query as { topic?: string | string[] }).topic
-    if (param === undefined) throw new BadRequestError('No topic: subscribe with ?topic=name (several: ?topic=a,b)', INVALID_TOPIC)
-    raw = (Array.isArray(param) ? param : [param]).flatMap((value) => parseTopicList(value))
+    // ?topics= is the seed's other spelling (fastapi-sse-events uses both); both may be given, and add up.
+    const query = request.query as { topic?: string | string[], topics?: string | string[] }
+    if (query.topic === undefined && query.topics === undefined) throw new BadRequestError('No topic: subscribe with ?topic=name (several: ?topic=a,b)', INVALID_TOPIC)
+    raw = [query.topic ?? [], query.topics ?? []].flat().flatMap((value) => parseTopicList(value))
   }
   const max = options.maxTopics ?? 32
   if (raw.length > max) throw new BadRequestError(`Too many topics: ${raw.length}, at most ${max}`, INVALID_TOPIC)
@@ -192,7 +214,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     throw new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
       { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
   }
-  await authorizeAll(request, topics, options.authorize, metrics)
+  await authorizeAll(request, topics, options.authorize ?? runtime.authorize, metrics)
 
   const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
   const stream = new EventStream(request, reply, registry)
@@ -214,6 +236,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
   stream.start({
     heartbeatSeconds: options.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
     budgetBytes,
+    heartbeatFrame: (options.heartbeat ?? runtime.heartbeat) === 'event' ? HEARTBEAT_EVENT : undefined,
     opening: options.retry === undefined ? undefined : { retry: options.retry }
   })
   subscription.start().catch((error) => {
@@ -225,6 +248,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
 
 const SubscriptionQuery = Type.Object({
   topic: Type.Optional(Type.String({ description: 'Comma-separated topics, e.g. tasks,task:7' })),
+  topics: Type.Optional(Type.String({ description: 'The same as `topic` (the spelling of fastapi-sse-events); both may be given' })),
   lastEventId: Type.Optional(Type.String({ description: 'Resume cursor, for clients that cannot send the Last-Event-ID header' }))
 })
 const ResumeQuery = Type.Object({ lastEventId: SubscriptionQuery.properties.lastEventId })
@@ -253,6 +277,7 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
         method: 'GET',
         path: '',
         stream: true,
+        routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true } as any },
         schema: {
           querystring,
           headers: ResumeHeaders,

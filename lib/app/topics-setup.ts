@@ -1,0 +1,62 @@
+/**
+ * The topic part of the plugin: decorates the broker and the topic runtime (app-level authorize,
+ * heartbeat style, connection limit), mounts the subscription endpoint when `ssePath` is set, and finds
+ * at startup a topic route with no broker behind it (otherwise: 500 to every subscriber).
+ */
+import type { FastifyInstance } from 'fastify'
+import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+import { TopicMetrics } from '../topics/metrics.js'
+import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG, TOPIC_RUNTIME } from '../topics/subscription-view.js'
+import { subscribeToEvents } from '../topics/subscribe-to-events.js'
+import type { FastifyViewsOptions } from './plugin-options.js'
+import type { Broker } from '../broker/broker.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The event broker: `await app.broker.publish(topic, event, data)`. */
+    broker: Broker
+    /** Counters of the topic streams of this app. */
+    topicMetrics: TopicMetrics
+  }
+}
+
+const NEEDS_BROKER = ['authorize', 'heartbeat', 'maxConnections', 'ssePath'] as const
+
+export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions): void {
+  const topicRoutes: string[] = []
+  app.addHook('onRoute', (route) => {
+    if ((route.config as Record<string, unknown> | undefined)?.[TOPIC_ROUTE_CONFIG] === true) topicRoutes.push(`${String(route.method)} ${route.url}`)
+  })
+  app.addHook('onReady', async function checkTopicRoutesHaveBroker () {
+    if (topicRoutes.length > 0 && !hasTopicBroker(app)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.join(', '))
+  })
+
+  let broker = options.broker
+  if (broker === undefined) {
+    const needing = NEEDS_BROKER.filter((name) => options[name] !== undefined && options[name] !== false)
+    if (needing.length === 0) return
+    if (!app.hasDecorator('broker')) {
+      throw new FVIEWS_ERR_OPTION_INVALID(needing[0], 'it applies to topic subscriptions, which need a broker: pass `broker` too (e.g. new MemoryBroker()), or use createApp()')
+    }
+    broker = app.broker
+  } else if (app.hasDecorator('broker')) {
+    if (app.broker !== broker) throw new FVIEWS_ERR_OPTION_INVALID('broker', 'the app already decorates a different app.broker; pass that one, or leave broker unset')
+  } else {
+    app.decorate('broker', broker)
+    // The caller owns the broker (and closes it); it is connected when the app starts.
+    const connecting = broker
+    app.addHook('onReady', async function connectBroker () { await connecting.connect() })
+  }
+  // A scope below one that has the runtime (the plugin registered again in a child) shares the parent's.
+  if ((app as unknown as Record<symbol, unknown>)[TOPIC_RUNTIME] !== undefined) return
+  const metrics = app.hasDecorator('topicMetrics') ? app.topicMetrics : new TopicMetrics()
+  if (!app.hasDecorator('topicMetrics')) app.decorate('topicMetrics', metrics)
+  attachTopicRuntime(app, {
+    broker,
+    metrics,
+    maxConnections: options.maxConnections ?? Infinity,
+    authorize: options.authorize,
+    heartbeat: options.heartbeat
+  })
+  if (typeof options.ssePath === 'string') app.get(options.ssePath, subscribeToEvents())
+}

@@ -25,12 +25,27 @@ export interface OpenAPIOptions {
 export const OPENAPI_VERSION = '3.1.0'
 
 /**
+ * Adds a schema the library's routes share. Fastify copies it into every child scope, and a router
+ * mounted before the plugin already added its own copy there: Fastify then throws
+ * FST_ERR_SCH_ALREADY_PRESENT after the schema is in this scope (test/app/coexistence.test.ts) - the
+ * child has the same schema, so that is success.
+ */
+export function addSharedSchema (app: FastifyInstance, schema: { $id?: string }): void {
+  if (app.getSchema(schema.$id as string) !== undefined) return
+  try {
+    app.addSchema(schema)
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'FST_ERR_SCH_ALREADY_PRESENT') throw error
+  }
+}
+
+/**
  * Registers the shared problem schemas, then @fastify/swagger and Swagger UI - unless `swagger: false`,
  * for an app that registered @fastify/swagger itself: its document (and UI, if any) are the app's.
  */
 export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOptions & { swagger?: boolean }): Promise<void> {
-  if (app.getSchema('ValidationIssue') === undefined) app.addSchema(ValidationIssue)
-  if (app.getSchema('ProblemDetails') === undefined) app.addSchema(ProblemDetails)
+  addSharedSchema(app, ValidationIssue)
+  addSharedSchema(app, ProblemDetails)
   if (options.swagger === false) return
   await app.register(swagger, {
     openapi: {

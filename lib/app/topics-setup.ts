@@ -9,6 +9,7 @@ import { TopicMetrics } from '../topics/metrics.js'
 import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG, TOPIC_RUNTIME } from '../topics/subscription-view.js'
 import { subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
+import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
 import type { Broker } from '../broker/broker.js'
 
 declare module 'fastify' {
@@ -25,7 +26,10 @@ const NEEDS_BROKER = ['authorize', 'heartbeat', 'maxConnections', 'ssePath'] as 
 export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions): void {
   const topicRoutes: string[] = []
   app.addHook('onRoute', (route) => {
-    if ((route.config as Record<string, unknown> | undefined)?.[TOPIC_ROUTE_CONFIG] === true) topicRoutes.push(`${String(route.method)} ${route.url}`)
+    const config = route.config as Record<string, unknown> | undefined
+    if (config?.[TOPIC_ROUTE_CONFIG] !== true) return
+    const view = (config[VIEW_ROUTE_CONFIG] as { name?: string } | undefined)?.name
+    topicRoutes.push(`${String(route.method)} ${route.url}${view === undefined ? '' : ` of view ${view}`}`)
   })
   app.addHook('onReady', async function checkTopicRoutesHaveBroker () {
     if (topicRoutes.length > 0 && !hasTopicBroker(app)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.join(', '))

@@ -101,7 +101,7 @@ export class ViewRouter {
     if (topicRoutes.length > 0) {
       // At onReady, not now: the broker may be decorated after the router is registered.
       instance.addHook('onReady', async function checkTopicViewsHaveBroker () {
-        if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.map((route) => `${route.viewName} at ${instance.prefix}${route.url}`).join(', '))
+        if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.map((route) => `${String(route.method)} ${instance.prefix}${route.url} of view ${route.viewName}`).join(', '))
       })
     }
   }

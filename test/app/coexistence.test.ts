@@ -42,7 +42,7 @@ t.test('a service with swagger, swagger-ui, cors, its own error and not-found ha
   app.register(swagger, { openapi: { info: { title: 'Existing service', version: '7.0.0' } } })
   app.register(swaggerUi, { routePrefix: '/documentation' })
   app.register(cors, { origin: 'https://app.example' })
-  app.setErrorHandler(async (error, _request, reply) => reply.code(418).send({ mine: true, message: error.message }))
+  app.setErrorHandler(async (error: Error, _request, reply) => reply.code(418).send({ mine: true, message: error.message }))
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ mine: 'not found' }))
   app.register(fastifyViews, { title: 'ignored: the service has its own document', cors: true })
   app.get('/thing', failing)

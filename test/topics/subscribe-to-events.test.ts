@@ -1,0 +1,133 @@
+/**
+ * The seed's API on plain routes (issue 12): `app.get('/events', subscribeToEvents({ ... }))`, an
+ * app-level `authorize`, a subscription endpoint mounted from `ssePath` / SSE_PATH, `?topics=` beside
+ * `?topic=`, and `event: heartbeat` frames for clients written like the seed's.
+ */
+import t from 'tap'
+import Fastify from 'fastify'
+import { createApp, fastifyViews, MemoryBroker, subscribeToEvents, SubscriptionView, ViewRouter, UnauthorizedError } from '../../lib/index.js'
+import { http, listen } from '../helpers/http.js'
+import { SSEClient } from '../helpers/sse-client.js'
+import { frames, openStream, until } from '../helpers/sse-http.js'
+import type { TestContext } from '../helpers/app.js'
+
+const PROBLEM = 'application/problem+json; charset=utf-8'
+
+async function pluginApp (t: TestContext, options: Parameters<typeof fastifyViews>[1] = {}) {
+  const broker = new MemoryBroker()
+  const app = Fastify({ logger: false })
+  t.teardown(async () => { await app.close(); await broker.close() })
+  await app.register(fastifyViews, { broker, ...options })
+  return { app, broker }
+}
+
+t.test('a plain route subscribes: every event, in order, exactly once, with ?topic= and ?topics=', async (t) => {
+  const { app, broker } = await pluginApp(t)
+  app.get('/events', subscribeToEvents())
+  const base = await listen(app)
+  const client = new SSEClient(`${base}/events?topic=a&topics=b,a`, { types: ['subscribed', 'x'] })
+  t.teardown(() => client.close())
+  const [subscribed] = await client.waitFor(1)
+  t.same([subscribed.type, JSON.parse(subscribed.data)], ['subscribed', { topics: ['a', 'b'] }], 'both spellings add up, deduplicated')
+  for (let i = 0; i < 20; i++) await broker.publish(i % 2 === 0 ? 'a' : 'b', 'x', { i })
+  // A last event on the other topic: a duplicate of any earlier one would arrive before it.
+  await broker.publish('b', 'x', { i: 20 })
+  const events = await client.waitFor(22)
+  t.same(events.slice(1).map((event) => [event.type, JSON.parse(event.data).i]), Array.from({ length: 21 }, (_, i) => ['x', i]))
+  t.equal(client.events.length, 22)
+})
+
+t.test('subscribeToEvents spreads into route options with the route\'s own hooks, and is documented', async (t) => {
+  const { app, broker } = await pluginApp(t)
+  app.get('/news', {
+    ...subscribeToEvents({ topics: ['news'] }),
+    preHandler: async (request) => { if (request.headers.authorization !== 'Bearer ok') throw new UnauthorizedError('Sign in first') }
+  })
+  const base = await listen(app)
+  const refused = await http(base, 'GET', '/news')
+  t.same([refused.status, refused.headers['content-type'], refused.json()],
+    [401, PROBLEM, { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Sign in first', instance: '/news', code: 'FVIEWS_HTTP_UNAUTHORIZED' }])
+  const stream = await openStream(base, '/news', { authorization: 'Bearer ok' })
+  t.teardown(() => stream.body.close())
+  t.equal(stream.status, 200)
+  t.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8')
+  await stream.body.until('event: subscribed\n')
+  await broker.publish('news', 'story', { n: 1 })
+  const text = await stream.body.until('event: story\n')
+  t.match(frames(text).at(-1), /^id: [^\n]+\nevent: story\ndata: \{"n":1\}\n\n$/)
+
+  const document = (await http(base, 'GET', '/docs/json')).json()
+  const operation = document.paths['/news'].get
+  t.equal(operation.summary, 'Subscribe to news')
+  t.ok(operation.responses['200'].content['text/event-stream'], 'documented as an event stream')
+  t.ok(operation.responses['500'], 'with its problem responses')
+})
+
+t.test('the app-level authorize applies to plain routes, SubscriptionViews and ssePath; a subscription\'s own wins', async (t) => {
+  const asked: string[] = []
+  const { app } = await pluginApp(t, {
+    ssePath: '/sse',
+    authorize: (_request, topic) => { asked.push(topic); return !topic.startsWith('secret') }
+  })
+  app.get('/events', subscribeToEvents())
+  app.get('/open', subscribeToEvents({ authorize: () => true }))
+  await app.register(new ViewRouter().registerView(SubscriptionView(), { prefix: '/view' }).plugin)
+  const base = await listen(app)
+  for (const path of ['/events', '/view', '/sse']) {
+    const res = await http(base, 'GET', `${path}?topic=public,secret-plans`)
+    t.same([res.status, res.headers['content-type'], res.json()],
+      [403, PROBLEM, { type: 'about:blank', title: 'Forbidden', status: 403, detail: "Not allowed to subscribe to topic 'secret-plans'", instance: path, code: 'FVIEWS_ERR_TOPIC_FORBIDDEN', topic: 'secret-plans' }], path)
+  }
+  t.same(asked, ['public', 'secret-plans', 'public', 'secret-plans', 'public', 'secret-plans'])
+  const open = await openStream(base, '/open?topic=secret-plans')
+  t.teardown(() => open.body.close())
+  t.equal(open.status, 200, "the route's own authorize wins")
+  await open.body.until('event: subscribed\n')
+})
+
+t.test("heartbeat: 'event' sends `event: heartbeat` frames, without an id so the resume cursor stays", async (t) => {
+  const { app, broker } = await pluginApp(t, { heartbeat: 'event', heartbeatSeconds: 0.2 })
+  app.get('/events', subscribeToEvents())
+  app.get('/comments', subscribeToEvents({ heartbeat: 'comment' }))
+  const base = await listen(app)
+  const client = new SSEClient(`${base}/events?topic=a`, { types: ['subscribed', 'heartbeat', 'x'] })
+  t.teardown(() => client.close())
+  await client.waitFor(1)
+  const published = await broker.publish('a', 'x', 1)
+  await until(() => client.events.filter((event) => event.type === 'heartbeat').length >= 2, 'two heartbeats after the event', 20_000)
+  const afterEvent = client.events.slice(client.events.findIndex((event) => event.type === 'x'))
+  t.equal(afterEvent[0].type, 'x')
+  const heartbeat = afterEvent.find((event) => event.type === 'heartbeat')!
+  t.same(heartbeat.data, '{}')
+  t.equal(published.topic, 'a')
+
+  const raw = await openStream(base, '/events?topic=b')
+  t.teardown(() => raw.body.close())
+  const text = await raw.body.until('event: heartbeat\n')
+  // No id line: EventSource keeps its last event ID buffer, so a resume after heartbeats still starts
+  // after the last real event (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation).
+  t.ok(frames(text).includes('event: heartbeat\ndata: {}\n\n'), 'the exact frame, without an id')
+  const comments = await openStream(base, '/comments?topic=b')
+  t.teardown(() => comments.body.close())
+  const commentText = await comments.body.until(': \n\n', 2)
+  t.notOk(commentText.includes('heartbeat'), "a subscription's own style wins")
+})
+
+t.test('createApp mounts the subscription endpoint from ssePath or SSE_PATH, with the app-level authorize', async (t) => {
+  const fromEnv = await createApp({ env: { SSE_PATH: '/sse' }, fastify: { logger: false }, authorize: (_request, topic) => topic !== 'no' })
+  t.teardown(() => fromEnv.close())
+  let base = await listen(fromEnv)
+  t.equal((await http(base, 'GET', '/sse?topic=no')).status, 403)
+  const stream = await openStream(base, '/sse?topics=yes')
+  t.teardown(() => stream.body.close())
+  t.equal(stream.status, 200)
+  await stream.body.until('event: subscribed\ndata: {"topics":["yes"]}\n\n')
+  await fromEnv.broker.publish('yes', 'e', { ok: true })
+  await stream.body.until('event: e\ndata: {"ok":true}\n\n')
+
+  const fromOption = await createApp({ env: { SSE_PATH: '/ignored' }, ssePath: '/events', fastify: { logger: false } })
+  t.teardown(() => fromOption.close())
+  base = await listen(fromOption)
+  t.equal((await http(base, 'GET', '/ignored?topic=a')).status, 404)
+  t.equal((await http(base, 'GET', '/events')).json().code, 'FVIEWS_ERR_TOPIC_INVALID')
+})

@@ -43,3 +43,4 @@ export { fastifyViews, fastifyViews as default, problemErrorHandler } from './co
 export type { FastifyViewsOptions } from './app/plugin-options.js'
 export { subscribeToEvents, type SubscribeToEventsOptions, type SubscribeRouteOptions } from './topics/subscribe-to-events.js'
 export { TOPIC_ROUTE_CONFIG, type HeartbeatStyle } from './topics/subscription-view.js'
+export { registerTopicMetrics, type PrometheusRegistry } from './topics/prometheus.js'

@@ -13,6 +13,7 @@ import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { resolveSettings, SETTINGS_OPTION_NAMES, type SettingsInput } from './settings.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
+import { registerTopicMetrics, type PrometheusRegistry } from '../topics/prometheus.js'
 
 export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'heartbeatSeconds' | 'broker' | 'ssePath'>, SettingsInput {
   /** Options for Fastify itself (logger, bodyLimit, http2...). */
@@ -23,6 +24,11 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
   healthPath?: string | false
   /** Path of the Prometheus text endpoint, or false (default false). */
   metricsPath?: string | false
+  /**
+   * A prom-client `Registry`: the topic metrics are registered into it (prom-client is loaded only then),
+   * and `metricsPath`, if set, serves the whole registry - your metrics and ours in one scrape.
+   */
+  metricsRegistry?: PrometheusRegistry
   /** Most open topic streams this process holds before answering 503 (default 10,000). */
   maxConnections?: number
   /** Events kept per topic for resume (default 1,000). */
@@ -39,7 +45,7 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
 
 /** The options createApp takes beyond the plugin's (the plugin's are checked by the plugin's table). */
 const CREATE_APP_OPTION_NAMES = [
-  'fastify', 'healthPath', 'metricsPath', 'historySize', 'historyTtlSeconds', 'publishTimeoutMs', 'probeIntervalMs', 'env',
+  'fastify', 'healthPath', 'metricsPath', 'metricsRegistry', 'historySize', 'historyTtlSeconds', 'publishTimeoutMs', 'probeIntervalMs', 'env',
   ...SETTINGS_OPTION_NAMES
 ]
 
@@ -59,6 +65,10 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   const historyTtlSeconds = checkInteger('historyTtlSeconds', options.historyTtlSeconds ?? 3600, 0, 30 * 24 * 3600)
   const publishTimeoutMs = checkInteger('publishTimeoutMs', options.publishTimeoutMs ?? 2000, 1, 60_000)
   const probeIntervalMs = checkInteger('probeIntervalMs', options.probeIntervalMs ?? 5000, 0, 3_600_000)
+  const registry = options.metricsRegistry
+  if (registry !== undefined && typeof (registry as Partial<PrometheusRegistry> | null)?.registerMetric !== 'function') {
+    throw new FVIEWS_ERR_OPTION_INVALID('metricsRegistry', "expected a prom-client Registry, e.g. new Registry() or the default register of `import { register } from 'prom-client'`")
+  }
 
   const app = Fastify(options.fastify ?? {})
   const broker = options.broker ?? createBroker({
@@ -78,8 +88,9 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     ssePath: settings.ssePath,
     cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
   })
-  const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
+  const streams = (app as any)[STREAM_REGISTRY] as StreamRegistry
   const metrics = app.topicMetrics
+  if (registry !== undefined) await registerTopicMetrics(registry, metrics, () => broker.stats)
 
   if (options.healthPath !== false) {
     // A load balancer polls this every few seconds: its request lines would drown the log at info, so the
@@ -90,7 +101,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
       onResponse: async (request, reply) => { app.log.debug({ reqId: request.id, statusCode: reply.statusCode }, 'health poll') }
     }, async (request, reply) => {
       const health = broker.health()
-      const leaving = registry.draining || registry.leaving
+      const leaving = streams.draining || streams.leaving
       if (health.ok && !leaving) return { status: 'ok', broker: health, openConnections: metrics.openConnections }
       const detail = leaving ? 'Shutting down: this instance is leaving the pool' : `Broker unusable: ${health.detail}`
       return sendProblem(reply, problem(503, detail, request, { code: 'FVIEWS_ERR_UNHEALTHY', broker: health }), { 'retry-after': '5' })
@@ -98,6 +109,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   }
   if (typeof options.metricsPath === 'string') {
     app.get(options.metricsPath, { schema: { hide: true } }, async (_request, reply) => {
+      if (registry !== undefined) return reply.type(registry.contentType).send(await registry.metrics())
       return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.toPrometheus(broker.stats))
     })
   }

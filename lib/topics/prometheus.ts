@@ -1,0 +1,57 @@
+/**
+ * The topic counters as prom-client metrics, registered into the application's own Registry, so one
+ * scrape of the service's /metrics carries them beside its other metrics (issue 12). prom-client is
+ * loaded only here, when a registry is given: an app without one pays nothing and keeps the built-in
+ * text of TopicMetrics.toPrometheus(). Every metric reads the live counters when scraped (`collect`),
+ * so the per-event hot path stays a plain integer increment.
+ */
+import type { BrokerStats } from '../broker/broker.js'
+import type { TopicMetrics } from './metrics.js'
+
+/**
+ * What the library needs of a prom-client `Registry`, written out so the published types do not depend on
+ * prom-client (an app without it still typechecks).
+ */
+export interface PrometheusRegistry {
+  registerMetric (metric: any): void
+  metrics (): Promise<string>
+  readonly contentType: string
+}
+
+interface Settable { reset (): void, set (labels: Record<string, string>, value: number): void }
+interface Countable { reset (): void, inc (labels: Record<string, string> | number, value?: number): void }
+
+export async function registerTopicMetrics (registry: PrometheusRegistry, metrics: TopicMetrics, brokerStats: () => BrokerStats | undefined): Promise<void> {
+  const { Counter, Gauge } = await import('prom-client')
+  const registers = [registry as any]
+  const gauge = (name: string, help: string, read: () => number | undefined) => new Gauge({
+    name, help, registers, collect () { const value = read(); if (value !== undefined) this.set(value) }
+  })
+  const counter = (name: string, help: string, read: () => number | undefined) => new Counter({
+    name, help, registers, collect () { const value = read(); this.reset(); if (value !== undefined) this.inc(value) }
+  })
+  gauge('fastify_views_open_connections', 'Open topic subscription streams', () => metrics.openConnections)
+  counter('fastify_views_connections_total', 'Topic subscription streams opened', () => metrics.connectionsTotal)
+  counter('fastify_views_events_delivered_total', 'Events written to subscription streams', () => metrics.eventsDelivered)
+  counter('fastify_views_slow_closed_total', 'Streams closed because the client fell behind its byte budget', () => metrics.closedForSlowness)
+  counter('fastify_views_resets_total', 'Reset events sent because a cursor could not be honoured', () => metrics.resets)
+  new Counter({
+    name: 'fastify_views_refused_total', help: 'Subscription requests refused before streaming', labelNames: ['reason'], registers,
+    collect () {
+      const self = this as unknown as Countable
+      self.reset()
+      for (const [reason, value] of Object.entries(metrics.refused)) self.inc({ reason }, value)
+    }
+  })
+  new Gauge({
+    name: 'fastify_views_subscriptions', help: 'Open subscriptions by number of topics', labelNames: ['topics'], registers,
+    collect () {
+      const self = this as unknown as Settable
+      self.reset()
+      for (const [count, value] of Object.entries(metrics.subscriptionsByTopicCount())) self.set({ topics: count }, value)
+    }
+  })
+  counter('fastify_views_events_published_total', 'Events published through this instance', () => brokerStats()?.publishedEvents)
+  counter('fastify_views_broker_reconnects_total', 'Broker subscriber reconnects', () => brokerStats()?.reconnects)
+  gauge('fastify_views_broker_active_topics', 'Topics this instance listens to', () => brokerStats()?.activeTopics)
+}

@@ -1,16 +1,17 @@
 /**
  * Runs the stocks example: `npm run example:stocks`.
- * HOST (127.0.0.1), PORT (3000), LOG_LEVEL (info), STOCKS_INTERVAL_MS (1000); REDIS_URL,
+ * HOST (127.0.0.1), PORT (3000), LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal; json), STOCKS_INTERVAL_MS (1000); REDIS_URL,
  * SSE_HEARTBEAT_SECONDS and CORS_ORIGINS are read by createApp.
  */
 import { closeOnSignals } from '../../lib/index.js'
 import { build } from './app.js'
+import { announce, exampleLogger } from '../terminal.js'
 
 const host = process.env.HOST ?? '127.0.0.1'
 const port = Number(process.env.PORT ?? 3000)
-const app = await build({ fastify: { logger: { level: process.env.LOG_LEVEL ?? 'info' } } })
+const app = await build({ fastify: { logger: exampleLogger() } })
 await app.listen({ host, port })
-app.log.info(`try: curl -N http://${host}:${port}/stocks - Swagger UI at http://${host}:${port}/docs`)
+announce([`fastify-views stocks: curl -N http://${host}:${port}/stocks`, `Swagger UI: http://${host}:${port}/docs`])
 
 // On SIGTERM or Ctrl-C: stop accepting, end the open streams (their clients reconnect and resume), exit.
 closeOnSignals(app)

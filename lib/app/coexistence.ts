@@ -25,7 +25,8 @@ export type ErrorHandlerOwner = 'fastify' | 'fastify-views' | 'user'
 
 export function errorHandlerOwner (app: FastifyInstance): ErrorHandlerOwner {
   const handler = app.errorHandler
-  if (handler === defaultErrorHandler()) return 'fastify'
+  // By name as well: an app whose Fastify is another copy than the one fastify-views resolves.
+  if (handler === defaultErrorHandler() || handler.name === 'defaultErrorHandler') return 'fastify'
   // setErrorHandler binds the function it is given: its name becomes 'bound <name>'.
   if (handler.name === 'bound problemErrorHandler') return 'fastify-views'
   return 'user'

@@ -57,7 +57,10 @@ function checkInteger (name: string, value: number, min: number, max: number): n
 }
 
 export async function createApp (options: CreateAppOptions = {}): Promise<FastifyInstance> {
-  checkPluginOptions(options, CREATE_APP_OPTION_NAMES)
+  if ((options as { cors?: unknown }).cors !== undefined) {
+    throw new FVIEWS_ERR_OPTION_INVALID('cors', "createApp takes corsOrigins (true, '*', or a list of origins) or CORS_ORIGINS; `cors` is the option of the fastifyViews plugin")
+  }
+  checkPluginOptions(options, CREATE_APP_OPTION_NAMES, ['cors'])
   const settings = resolveSettings(options, options.env ?? process.env)
   const maxConnections = checkInteger('maxConnections', options.maxConnections ?? 10_000, 1, 10_000_000)
   const drainMs = checkInteger('drainMs', options.drainMs ?? 2_000, 0, 60_000)

@@ -108,13 +108,16 @@ export function unknownOption (name: string, known: readonly string[], owner: st
   return new FVIEWS_ERR_OPTION_INVALID(name, `${owner} has no such option${guess === undefined ? '' : ` (did you mean '${guess}'?)`}; known options: ${known.join(', ')}`)
 }
 
-/** Throws FVIEWS_ERR_OPTION_INVALID for the first unknown or ill-typed option. */
-export function checkPluginOptions (options: unknown, extraNames: readonly string[] = []): FastifyViewsOptions {
+/**
+ * Throws FVIEWS_ERR_OPTION_INVALID for the first unknown or ill-typed option. `extraNames` are accepted
+ * unchecked (createApp checks its own); `hiddenNames` are left out of the list of known options.
+ */
+export function checkPluginOptions (options: unknown, extraNames: readonly string[] = [], hiddenNames: readonly string[] = []): FastifyViewsOptions {
   if (options === undefined) return {}
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new FVIEWS_ERR_OPTION_INVALID('options', `expected an object of options, got ${describe(options)}`)
   }
-  const known = [...PLUGIN_OPTION_NAMES, ...extraNames]
+  const known = [...new Set([...PLUGIN_OPTION_NAMES, ...extraNames])].filter((name) => !hiddenNames.includes(name))
   for (const [name, value] of Object.entries(options)) {
     if (FASTIFY_REGISTER_OPTIONS.has(name) || extraNames.includes(name)) continue
     const entry = OPTIONS[name as keyof FastifyViewsOptions]

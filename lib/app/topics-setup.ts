@@ -24,15 +24,17 @@ declare module 'fastify' {
 const NEEDS_BROKER = ['authorize', 'heartbeat', 'maxConnections', 'ssePath'] as const
 
 export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions): void {
-  const topicRoutes: string[] = []
-  app.addHook('onRoute', (route) => {
+  // Each topic route with the scope it was added in: a child scope may decorate a broker of its own.
+  const topicRoutes: Array<{ scope: FastifyInstance, route: string }> = []
+  app.addHook('onRoute', function findTopicRoutes (this: FastifyInstance, route) {
     const config = route.config as Record<string, unknown> | undefined
     if (config?.[TOPIC_ROUTE_CONFIG] !== true) return
     const view = (config[VIEW_ROUTE_CONFIG] as { name?: string } | undefined)?.name
-    topicRoutes.push(`${String(route.method)} ${route.url}${view === undefined ? '' : ` of view ${view}`}`)
+    topicRoutes.push({ scope: this, route: `${String(route.method)} ${route.url}${view === undefined ? '' : ` of view ${view}`}` })
   })
   app.addHook('onReady', async function checkTopicRoutesHaveBroker () {
-    if (topicRoutes.length > 0 && !hasTopicBroker(app)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.join(', '))
+    const orphans = topicRoutes.filter(({ scope }) => !hasTopicBroker(scope)).map(({ route }) => route)
+    if (orphans.length > 0) throw new FVIEWS_ERR_BROKER_MISSING(orphans.join(', '))
   })
 
   let broker = options.broker

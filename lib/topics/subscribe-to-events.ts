@@ -23,12 +23,15 @@ export interface SubscribeRouteOptions extends RouteShorthandOptionsWithHandler 
 export function subscribeToEvents (options: SubscribeToEventsOptions = {}): SubscribeRouteOptions {
   const view = SubscriptionView(options)
   const [spec] = view.collectRoutes()
+  const schema = buildRouteSchema(spec, { viewName: 'Topics', tags: [] }) as Record<string, unknown>
+  // A derived operationId would be the same for every such route (an invalid document): only the user's own.
+  if (options.operationId === undefined) delete schema.operationId
   return {
     // The stream options a ViewRouter gives every stream route (lib/sse/endpoint.ts streamRouteOptions).
     compress: false,
     exposeHeadRoute: false,
     config: { [TOPIC_ROUTE_CONFIG]: true } as any,
-    schema: buildRouteSchema(spec, { viewName: 'Topics', tags: [] }),
+    schema,
     handler: function subscribeToEventsHandler (request: FastifyRequest, reply: FastifyReply) {
       const instance = new view() as View
       bindView(instance, request, reply)

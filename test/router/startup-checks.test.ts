@@ -71,6 +71,17 @@ t.test('with a broker - createApp, the plugin option, or a decorator added after
   plugin.get('/events', subscribeToEvents())
   await t.resolves(async () => { await plugin.ready() })
 
+  // A child scope with a broker of its own, under a plugin registered without one.
+  const scoped = Fastify({ logger: false })
+  t.teardown(() => scoped.close())
+  await scoped.register(fastifyViews)
+  await scoped.register(async (child) => {
+    child.decorate('broker', broker)
+    child.get('/events', subscribeToEvents())
+  })
+  scoped.get('/orphan', subscribeToEvents())
+  await t.rejects(async () => { await scoped.ready() }, { code: 'FVIEWS_ERR_BROKER_MISSING', message: `Topic subscriptions (GET /orphan) ${MISSING}` }, 'only the route without a broker is named')
+
   const decorated = Fastify({ logger: false })
   t.teardown(() => decorated.close())
   await decorated.register(new ViewRouter().registerView(SubscriptionView(), { prefix: '/events' }).plugin)

@@ -61,6 +61,7 @@ t.test('subscribeToEvents spreads into route options with the route\'s own hooks
   t.equal(operation.summary, 'Subscribe to news')
   t.ok(operation.responses['200'].content['text/event-stream'], 'documented as an event stream')
   t.ok(operation.responses['500'], 'with its problem responses')
+  t.equal(operation.operationId, undefined, 'no derived operationId: it would repeat on every such route')
 })
 
 t.test('the app-level authorize applies to plain routes, SubscriptionViews and ssePath; a subscription\'s own wins', async (t) => {

@@ -4,6 +4,10 @@
  * clients reconnect elsewhere and resume - and the process exits. A signal that arrives again while closing
  * is ignored (process managers and `tsx` may pass the same one on: the default action would cut streams
  * mid-drain), and the process never waits longer than `timeoutMs`.
+ *
+ * Not close-with-grace (2.5): on a second signal it always exits with code 1, even with `onSecondSignal`
+ * (the callback runs, then `process.exit(1)`), which is the mid-drain cut this function exists to avoid
+ * (test/app/close-on-signals.test.ts sends SIGTERM twice); and it cannot hold /health at 503 before closing.
  */
 import type { FastifyInstance } from 'fastify'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'

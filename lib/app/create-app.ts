@@ -5,7 +5,8 @@
  * optional Prometheus metrics, an optional subscription endpoint, and a graceful drain of open streams.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { fastifyViews, sendProblem } from '../configure-app.js'
+import { fastifyViews } from './plugin.js'
+import { sendProblem } from '../problem-reply.js'
 import { problem } from '../problem.js'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../broker/create-broker.js'

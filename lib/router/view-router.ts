@@ -8,7 +8,7 @@
  * Everything that can be wrong with a view is found at registerView(), before the app starts.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
-import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_ROUTER_SEALED, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
+import { FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_ROUTER_SEALED, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
 import { joinPath } from '../views/actions.js'
 import type { RouteSpec, ViewClass } from '../views/route-spec.js'
 import { bindView, isViewClass, type View } from '../views/view.js'
@@ -16,7 +16,6 @@ import { buildRouteSchema } from './schemas.js'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
 import { streamRouteOptions } from '../sse/endpoint.js'
 import { streamRegistryOf } from '../sse/registry.js'
-import { hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
 
 export interface ViewRouterOptions {
   /** Prefix of every view of this router, below the prefix the plugin is registered with. */
@@ -97,11 +96,11 @@ export class ViewRouter {
     for (const schema of [ValidationIssue, ProblemDetails]) if (instance.getSchema(schema.$id as string) === undefined) instance.addSchema(schema)
     this.mounted = true
     for (const registration of this.registrations) this.mount(instance, registration)
-    const topicRoutes = this.routes().filter(({ spec }) => (spec.routeOptions?.config as Record<string, unknown> | undefined)?.[TOPIC_ROUTE_CONFIG] === true)
-    if (topicRoutes.length > 0) {
-      // At onReady, not now: the broker may be decorated after the router is registered.
-      instance.addHook('onReady', async function checkTopicViewsHaveBroker () {
-        if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(topicRoutes.map((route) => `${String(route.method)} ${instance.prefix}${route.url} of view ${route.viewName}`).join(', '))
+    const checked = this.routes().filter(({ spec }) => spec.checkAtStartup !== undefined)
+    if (checked.length > 0) {
+      // At onReady, not now: what a route needs (a broker) may be decorated after the router is registered.
+      instance.addHook('onReady', async function checkViewRequirements () {
+        for (const route of checked) route.spec.checkAtStartup!(instance, `${String(route.method)} ${instance.prefix}${route.url} of view ${route.viewName}`)
       })
     }
   }

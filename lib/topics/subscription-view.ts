@@ -16,6 +16,7 @@
 import { Type, type TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
+import { FVIEWS_ERR_BROKER_MISSING } from '../errors.js'
 import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/actions.js'
@@ -278,6 +279,7 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
         path: '',
         stream: true,
         routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true } as any },
+        checkAtStartup: (instance, where) => { if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(where) },
         schema: {
           querystring,
           headers: ResumeHeaders,

@@ -2,7 +2,7 @@
  * A view class describes its routes as data (as DRF's routers do); the router turns each RouteSpec into
  * a Fastify route. View kinds (API, generic, SSE) differ only in how they produce these specs.
  */
-import type { FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
 import type { OperationSchema } from './types.js'
 import type { View } from './view.js'
 
@@ -21,6 +21,11 @@ export interface RouteSpec {
   stream?: boolean
   /** A detail route gets a documented 404 problem. */
   detail?: boolean
+  /**
+   * A requirement the app must meet, checked when it is ready, in the scope the route was mounted in (a
+   * subscription needs a broker): throws an error that says how to fix it. `where` names the route.
+   */
+  checkAtStartup?: (instance: FastifyInstance, where: string) => void
 }
 
 /** Any class whose instances are views and which can list its routes. */

@@ -12,9 +12,9 @@ import type { FastifyInstance, FastifyPluginAsync, HTTPMethods } from 'fastify'
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import FindMyWay from 'find-my-way'
-import { problem } from '../problem.js'
+import { ProblemDetails, ValidationIssue, problem } from '../problem.js'
 import { problemErrorHandler, sendProblem } from '../problem-reply.js'
-import { registerOpenAPI } from '../openapi/swagger.js'
+import { addSharedSchema, registerOpenAPI } from '../openapi/swagger.js'
 import { streamRegistryOf } from '../sse/registry.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
 import { errorHandlerOwner, setNotFoundHandlerUnlessSet, swaggerIsRegistered } from './coexistence.js'
@@ -78,9 +78,12 @@ async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions
     if (app.hasPlugin('@fastify/cors')) app.log.debug('fastify-views: @fastify/cors is already registered; it stays as configured')
     else await app.register(cors, options.cors === true ? { origin: true } : options.cors)
   }
+  // The problem schemas, which error responses reference, with or without an OpenAPI document.
+  addSharedSchema(app, ValidationIssue)
+  addSharedSchema(app, ProblemDetails)
   if (options.openapi !== false) {
     if (swaggerIsRegistered(app)) app.log.debug('fastify-views: @fastify/swagger is already registered; the app\'s own OpenAPI setup stays')
-    await registerOpenAPI(app, { ...options, swagger: !swaggerIsRegistered(app) })
+    else await registerOpenAPI(app, options)
   }
   mountTopics(app, options)
 }

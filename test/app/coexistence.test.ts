@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import cors from '@fastify/cors'
-import { APIView, configureApp, fastifyViews, NotFoundError, ViewRouter } from '../../lib/index.js'
+import { APIView, configureApp, fastifyViews, MemoryBroker, NotFoundError, subscribeToEvents, ViewRouter } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
 import type { TestContext } from '../helpers/app.js'
 
@@ -92,8 +92,10 @@ t.test('registered after the routes, the plugin starts (it used to fail on the V
 
 t.test('each part can be turned off: openapi, errorHandler, notFound, cors', async (t) => {
   const app = quietApp(t)
-  await app.register(fastifyViews, { openapi: false, errorHandler: false, notFound: false, cors: false })
+  await app.register(fastifyViews, { openapi: false, errorHandler: false, notFound: false, cors: false, broker: new MemoryBroker() })
   app.get('/thing', failing)
+  // Its error responses reference the problem schema, which is there without OpenAPI too.
+  app.get('/events', subscribeToEvents())
   const base = await listen(app)
   t.equal(app.hasDecorator('swagger'), false, 'no @fastify/swagger')
   let res = await http(base, 'GET', '/thing')
@@ -103,6 +105,8 @@ t.test('each part can be turned off: openapi, errorHandler, notFound, cors', asy
   t.same([res.status, res.json()], [404, { message: 'Route GET:/docs/json not found', error: 'Not Found', statusCode: 404 }], "Fastify's own not-found handler, and no docs")
   res = await http(base, 'GET', '/thing', { headers: { origin: 'https://elsewhere.example' } })
   t.equal(res.headers['access-control-allow-origin'], undefined)
+  t.equal((await http(base, 'GET', '/events')).status, 400, 'a subscription without a topic: 400')
+  await app.broker.close()
 })
 
 t.test('errorHandler: true puts problem documents in a scope whose parent has its own handler', async (t) => {

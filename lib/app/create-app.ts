@@ -94,7 +94,16 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   })
   const streams = (app as any)[STREAM_REGISTRY] as StreamRegistry
   const metrics = app.topicMetrics
-  if (registry !== undefined) await registerTopicMetrics(registry, metrics, () => broker.stats)
+  if (registry !== undefined) {
+    let unregister: () => void
+    try {
+      unregister = await registerTopicMetrics(registry, metrics, () => broker.stats)
+    } catch (error) {
+      await app.close() // and with it the broker it created
+      throw error
+    }
+    app.addHook('onClose', async () => { unregister() })
+  }
 
   if (options.healthPath !== false) {
     // A load balancer polls this every few seconds: its request lines would drown the log at info, so the

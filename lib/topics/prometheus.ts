@@ -6,6 +6,7 @@
  * so the per-event hot path stays a plain integer increment.
  */
 import type { BrokerStats } from '../broker/broker.js'
+import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import type { TopicMetrics } from './metrics.js'
 
 /**
@@ -14,14 +15,30 @@ import type { TopicMetrics } from './metrics.js'
  */
 export interface PrometheusRegistry {
   registerMetric (metric: any): void
+  getSingleMetric (name: string): unknown
+  removeSingleMetric (name: string): void
   metrics (): Promise<string>
   readonly contentType: string
 }
 
+const NAMES = [
+  'fastify_views_open_connections', 'fastify_views_connections_total', 'fastify_views_events_delivered_total',
+  'fastify_views_slow_closed_total', 'fastify_views_resets_total', 'fastify_views_refused_total', 'fastify_views_subscriptions',
+  'fastify_views_events_published_total', 'fastify_views_broker_reconnects_total', 'fastify_views_broker_active_topics'
+]
+
 interface Settable { reset (): void, set (labels: Record<string, string>, value: number): void }
 interface Countable { reset (): void, inc (labels: Record<string, string> | number, value?: number): void }
 
-export async function registerTopicMetrics (registry: PrometheusRegistry, metrics: TopicMetrics, brokerStats: () => BrokerStats | undefined): Promise<void> {
+/**
+ * Registers the metrics; returns a function that removes them again (createApp calls it on close, so a
+ * registry outlives the app, as the default one does across restarts in tests).
+ */
+export async function registerTopicMetrics (registry: PrometheusRegistry, metrics: TopicMetrics, brokerStats: () => BrokerStats | undefined): Promise<() => void> {
+  const taken = NAMES.find((name) => registry.getSingleMetric(name) !== undefined)
+  if (taken !== undefined) {
+    throw new FVIEWS_ERR_OPTION_INVALID('metricsRegistry', `the registry already holds '${taken}' (another app's metrics): give each app its own Registry, and combine them with Registry.merge() to serve them together`)
+  }
   const { Counter, Gauge } = await import('prom-client')
   const registers = [registry as any]
   const gauge = (name: string, help: string, read: () => number | undefined) => new Gauge({
@@ -54,4 +71,5 @@ export async function registerTopicMetrics (registry: PrometheusRegistry, metric
   counter('fastify_views_events_published_total', 'Events published through this instance', () => brokerStats()?.publishedEvents)
   counter('fastify_views_broker_reconnects_total', 'Broker subscriber reconnects', () => brokerStats()?.reconnects)
   gauge('fastify_views_broker_active_topics', 'Topics this instance listens to', () => brokerStats()?.activeTopics)
+  return () => { for (const name of NAMES) registry.removeSingleMetric(name) }
 }

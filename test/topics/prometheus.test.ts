@@ -36,6 +36,16 @@ t.test("the topic metrics join the app's registry, sample for sample the built-i
   t.ok(ours.includes('fastify_views_subscriptions{topics="2"} 1'))
   t.ok(ours.includes('fastify_views_refused_total{reason="badRequest"} 1'))
   t.match(res.text, /^# TYPE fastify_views_connections_total counter$/m)
+
+  await t.rejects(createApp({ env: {}, metricsRegistry: registry }), {
+    code: 'FVIEWS_ERR_OPTION_INVALID',
+    message: "Invalid setting 'metricsRegistry': the registry already holds 'fastify_views_open_connections' (another app's metrics): give each app its own Registry, and combine them with Registry.merge() to serve them together"
+  })
+  await app.close()
+  t.equal(registry.getSingleMetric('fastify_views_open_connections'), undefined, 'closing the app takes its metrics out of the registry')
+  t.ok(registry.getSingleMetric('shop_orders_total'), "and leaves the app's own")
+  const again = await createApp({ env: {}, fastify: { logger: false }, metricsRegistry: registry })
+  await again.close()
 })
 
 t.test('a metricsRegistry that is not a registry is refused at startup', async (t) => {

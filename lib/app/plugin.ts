@@ -18,7 +18,7 @@ import { addSharedSchema, registerOpenAPI } from '../openapi/swagger.js'
 import { streamRegistryOf } from '../sse/registry.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
 import { errorHandlerOwner, setNotFoundHandlerUnlessSet, swaggerIsRegistered } from './coexistence.js'
-import { mountTopics } from './topics-setup.js'
+import { documentAppAuthorize, mountTopics } from './topics-setup.js'
 
 /** The options of configureApp are the plugin's. */
 export type ConfigureAppOptions = FastifyViewsOptions
@@ -70,6 +70,7 @@ async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions
 
   installErrorHandler(app, options.errorHandler)
   installNotFoundHandler(app, options.notFound)
+  documentAppAuthorize(app, options)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.
   streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })

@@ -10,6 +10,7 @@ import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG, TOPIC_RUNTIME }
 import { subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
 import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
+import { problemResponse } from '../router/schemas.js'
 import type { Broker } from '../broker/broker.js'
 
 declare module 'fastify' {
@@ -19,6 +20,21 @@ declare module 'fastify' {
     /** Counters of the topic streams of this app. */
     topicMetrics: TopicMetrics
   }
+}
+
+/**
+ * With an app-level `authorize`, every subscription route may answer 403: document it. Added before
+ * @fastify/swagger is registered, so this hook runs before swagger's reads the route.
+ */
+export function documentAppAuthorize (app: FastifyInstance, options: FastifyViewsOptions): void {
+  if (options.authorize === undefined) return
+  app.addHook('onRoute', (route) => {
+    const config = route.config as Record<string, unknown> | undefined
+    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response
+    if (config?.[TOPIC_ROUTE_CONFIG] === true && response !== undefined && response[403] === undefined) {
+      route.schema = { ...route.schema, response: { ...response, 403: problemResponse(403) } }
+    }
+  })
 }
 
 const NEEDS_BROKER = ['authorize', 'heartbeat', 'maxConnections', 'ssePath'] as const

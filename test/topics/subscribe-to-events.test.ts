@@ -80,6 +80,8 @@ t.test('the app-level authorize applies to plain routes, SubscriptionViews and s
       [403, PROBLEM, { type: 'about:blank', title: 'Forbidden', status: 403, detail: "Not allowed to subscribe to topic 'secret-plans'", instance: path, code: 'FVIEWS_ERR_TOPIC_FORBIDDEN', topic: 'secret-plans' }], path)
   }
   t.same(asked, ['public', 'secret-plans', 'public', 'secret-plans', 'public', 'secret-plans'])
+  const paths = (await http(base, 'GET', '/docs/json')).json().paths
+  for (const path of ['/events', '/view', '/sse']) t.ok(paths[path].get.responses['403'], `${path} documents the 403 of the app's authorize`)
   const open = await openStream(base, '/open?topic=secret-plans')
   t.teardown(() => open.body.close())
   t.equal(open.status, 200, "the route's own authorize wins")

@@ -131,6 +131,20 @@ t.test('errorHandler: true puts problem documents in a scope whose parent has it
   t.same(warnings, [])
 })
 
+t.test('registered at the root and again in a prefixed child scope, each scope gets its own parts', async (t) => {
+  const app = quietApp(t)
+  await app.register(fastifyViews, { title: 'Root' })
+  await app.register(async (api) => {
+    await api.register(fastifyViews, { errorHandler: true })
+    api.get('/inside', failing)
+  }, { prefix: '/api' })
+  const base = await listen(app)
+  t.same((await http(base, 'GET', '/api/inside')).json().code, 'FVIEWS_HTTP_NOT_FOUND')
+  const missing = await http(base, 'GET', '/api/nowhere')
+  t.same([missing.status, missing.json().code], [404, 'FVIEWS_ERR_ROUTE_NOT_FOUND'])
+  t.same((await http(base, 'GET', '/docs/json')).json().info.title, 'Root', 'one document, the root one')
+})
+
 t.test('notFound: true where a not-found handler is already set stops startup with the fix', async (t) => {
   const app = quietApp(t)
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).send({ mine: 'not found' }))

@@ -69,8 +69,8 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   const historyTtlSeconds = checkInteger('historyTtlSeconds', options.historyTtlSeconds ?? 3600, 0, 30 * 24 * 3600)
   const publishTimeoutMs = checkInteger('publishTimeoutMs', options.publishTimeoutMs ?? 2000, 1, 60_000)
   const probeIntervalMs = checkInteger('probeIntervalMs', options.probeIntervalMs ?? 5000, 0, 3_600_000)
-  const registry = options.metricsRegistry
-  if (registry !== undefined && typeof (registry as Partial<PrometheusRegistry> | null)?.registerMetric !== 'function') {
+  const metricsRegistry = options.metricsRegistry
+  if (metricsRegistry !== undefined && typeof (metricsRegistry as Partial<PrometheusRegistry> | null)?.registerMetric !== 'function') {
     throw new FVIEWS_ERR_OPTION_INVALID('metricsRegistry', "expected a prom-client Registry, e.g. new Registry() or the default register of `import { register } from 'prom-client'`")
   }
 
@@ -92,12 +92,12 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     ssePath: settings.ssePath,
     cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
   })
-  const streams = (app as any)[STREAM_REGISTRY] as StreamRegistry
+  const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
   const metrics = app.topicMetrics
-  if (registry !== undefined) {
+  if (metricsRegistry !== undefined) {
     let unregister: () => void
     try {
-      unregister = await registerTopicMetrics(registry, metrics, () => broker.stats)
+      unregister = await registerTopicMetrics(metricsRegistry, metrics, () => broker.stats)
     } catch (error) {
       await app.close() // and with it the broker it created
       throw error
@@ -114,7 +114,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
       onResponse: async (request, reply) => { app.log.debug({ reqId: request.id, statusCode: reply.statusCode }, 'health poll') }
     }, async (request, reply) => {
       const health = broker.health()
-      const leaving = streams.draining || streams.leaving
+      const leaving = registry.draining || registry.leaving
       if (health.ok && !leaving) return { status: 'ok', broker: health, openConnections: metrics.openConnections }
       const detail = leaving ? 'Shutting down: this instance is leaving the pool' : `Broker unusable: ${health.detail}`
       return sendProblem(reply, problem(503, detail, request, { code: 'FVIEWS_ERR_UNHEALTHY', broker: health }), { 'retry-after': '5' })
@@ -122,7 +122,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   }
   if (typeof options.metricsPath === 'string') {
     app.get(options.metricsPath, { schema: { hide: true } }, async (_request, reply) => {
-      if (registry !== undefined) return reply.type(registry.contentType).send(await registry.metrics())
+      if (metricsRegistry !== undefined) return reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics())
       return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.toPrometheus(broker.stats))
     })
   }

@@ -44,11 +44,15 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
   env?: Record<string, string | undefined>
 }
 
-/** The options createApp takes beyond the plugin's (the plugin's are checked by the plugin's table). */
-const CREATE_APP_OPTION_NAMES = [
-  'fastify', 'healthPath', 'metricsPath', 'metricsRegistry', 'historySize', 'historyTtlSeconds', 'publishTimeoutMs', 'probeIntervalMs', 'env',
-  ...SETTINGS_OPTION_NAMES
-]
+/**
+ * The options createApp takes beyond the plugin's (the plugin's are checked by the plugin's table), for
+ * the unknown-option check. Typed against CreateAppOptions: an option added there and not here is a
+ * compile error, rather than an option createApp would refuse.
+ */
+const CREATE_APP_ONLY: Record<Exclude<keyof CreateAppOptions, keyof FastifyViewsOptions | keyof SettingsInput>, true> = {
+  fastify: true, healthPath: true, metricsPath: true, metricsRegistry: true, historySize: true, historyTtlSeconds: true, publishTimeoutMs: true, probeIntervalMs: true, env: true
+}
+const CREATE_APP_OPTION_NAMES = [...Object.keys(CREATE_APP_ONLY), ...SETTINGS_OPTION_NAMES]
 
 function checkInteger (name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {

@@ -1,0 +1,124 @@
+/**
+ * issue 11 #12 and #10: publishEvent holds the answer until the broker accepted the event, whatever way the
+ * handler answers (returns a value, calls reply.send and returns reply, calls reply.send and returns nothing,
+ * sends later from a callback), publishes exactly the data it sends, and a publish that fails turns the answer
+ * into a 503 that says the change was applied - with no Retry-After inviting a blind retry.
+ */
+import t from 'tap'
+import { Writable } from 'node:stream'
+import { Type } from '@sinclair/typebox'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { APIView, createApp, FVIEWS_ERR_BROKER_UNAVAILABLE, MemoryBroker, publishEvent, ViewRouter } from '../../lib/index.js'
+import { http, listen } from '../helpers/http.js'
+import { take } from '../broker/contract.js'
+
+const PROBLEM = 'application/problem+json; charset=utf-8'
+const TASK = { id: 1, title: 'write tests' }
+
+/** A real memory broker whose publish takes a while (injected latency) and can be made to fail; it logs the order of things. */
+function slowBroker (log: string[]) {
+  const broker = new MemoryBroker()
+  const original = broker.publish.bind(broker) as (...args: unknown[]) => Promise<unknown>
+  const control = { fail: undefined as Error | undefined }
+  ;(broker as { publish: unknown }).publish = async (...args: unknown[]) => {
+    log.push('publish')
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    if (control.fail !== undefined) throw control.fail
+    const result = await original(...args)
+    log.push('accepted')
+    return result
+  }
+  return { broker, control }
+}
+
+type Handler = (request: FastifyRequest, reply: FastifyReply) => unknown
+
+/** Every way a plain Fastify handler answers. */
+const handlerForms: Array<[string, Handler]> = [
+  ['an async handler returning the value', async (_request, reply) => { reply.code(201); return TASK }],
+  ['an async handler calling reply.send(x) and returning reply', async (_request, reply) => reply.code(201).send(TASK)],
+  ['an async handler calling reply.send(x) without returning', async (_request, reply) => { reply.code(201).send(TASK) }],
+  ['a sync handler returning the value', (_request, reply) => { reply.code(201); return TASK }],
+  ['a sync handler sending later from a callback', (_request, reply) => { setImmediate(() => reply.code(201).send(TASK)) }],
+  ['an async handler sending later from a callback and returning reply', async (_request, reply) => { setImmediate(() => reply.code(201).send(TASK)); return reply }]
+]
+
+/** Every way a view method answers. */
+class ReturnsValue extends APIView({ post: { response: { 201: Type.Object({ id: Type.Integer(), title: Type.String() }) } } }) {
+  @publishEvent({ topic: 'tasks', event: 'task:created' })
+  post () { return TASK }
+}
+class SendsAndReturnsReply extends APIView({ post: { response: { 201: Type.Object({ id: Type.Integer(), title: Type.String() }) } } }) {
+  @publishEvent({ topic: 'tasks', event: 'task:created' })
+  async post () { return this.reply.code(201).send(TASK) as any }
+}
+class SendsWithoutReturning extends APIView({ post: { response: { 201: Type.Object({ id: Type.Integer(), title: Type.String() }) } } }) {
+  @publishEvent({ topic: 'tasks', event: 'task:created' })
+  async post (): Promise<any> { this.reply.code(201).send(TASK) }
+}
+const viewForms: Array<[string, typeof ReturnsValue]> = [
+  ['a view method returning the value', ReturnsValue],
+  ['a view method calling this.reply.send(x) and returning the reply', SendsAndReturnsReply as any],
+  ['a view method calling this.reply.send(x) without returning', SendsWithoutReturning as any]
+]
+
+async function appFor (t: { teardown: (fn: () => unknown) => void }, mount: (app: Awaited<ReturnType<typeof createApp>>) => Promise<void> | void) {
+  const log: string[] = []
+  const { broker, control } = slowBroker(log)
+  // Warnings such as FST_ERR_REP_ALREADY_SENT would mean the hold answered twice.
+  const warnings: string[] = []
+  const stream = new Writable({ write (chunk, _encoding, done) { const line = JSON.parse(String(chunk)); if (line.level >= 40) warnings.push(line.msg); done() } })
+  const app = await createApp({ env: {}, broker, fastify: { logger: { level: 'warn', stream } } })
+  t.teardown(async () => { await app.close(); await broker.close() })
+  await mount(app)
+  const base = await listen(app)
+  const events = app.broker.subscribe(['tasks'])
+  t.teardown(() => events.return())
+  await take(events, 1) // `subscribed`
+  return { base, log, control, events, warnings }
+}
+
+const forms: Array<[string, (app: Awaited<ReturnType<typeof createApp>>) => Promise<void> | void]> = [
+  ...handlerForms.map(([name, handler]): [string, (app: Awaited<ReturnType<typeof createApp>>) => void] =>
+    [name, (app) => { app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(handler)) }]),
+  ...viewForms.map(([name, View]): [string, (app: Awaited<ReturnType<typeof createApp>>) => Promise<void>] =>
+    [name, async (app) => { await app.register(new ViewRouter().registerView(View, { prefix: '/tasks' }).plugin) }])
+]
+
+for (const [name, mount] of forms) {
+  t.test(`${name}: the answer leaves after the broker accepted the event, and the event carries the sent body`, async (t) => {
+    const { base, log, events, warnings } = await appFor(t, mount)
+    const res = await http(base, 'POST', '/tasks')
+    log.push('response')
+    t.equal(res.status, 201)
+    t.same(log, ['publish', 'accepted', 'response'], 'no 2xx before the broker accepted the event')
+    const [event] = await take(events, 1)
+    t.same([event.event, event.data], ['task:created', res.json()], 'the published data is the body that was sent')
+    t.same(res.json(), TASK)
+    t.same(warnings, [], 'answered once')
+  })
+
+  t.test(`${name}: a publish that fails answers 503 saying the change was applied, without Retry-After`, async (t) => {
+    const { base, log, control, warnings } = await appFor(t, mount)
+    control.fail = new FVIEWS_ERR_BROKER_UNAVAILABLE('the connection to Redis is down')
+    const res = await http(base, 'POST', '/tasks')
+    t.equal(res.status, 503)
+    t.equal(res.headers['content-type'], PROBLEM)
+    t.equal(res.headers['retry-after'], undefined, 'no invitation to repeat a change that was applied')
+    t.same(log, ['publish'])
+    t.same(res.json(), {
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: "The change was applied, but its 'task:created' event could not be published: the event broker is unavailable. " +
+        'Do not repeat the request; read the current state instead.',
+      instance: '/tasks',
+      code: 'FVIEWS_ERR_EVENT_NOT_PUBLISHED',
+      applied: true,
+      publication: 'failed',
+      event: 'task:created',
+      topics: ['tasks']
+    })
+    t.same(warnings, ['publishEvent: the change was applied but its event could not be published', 'request failed'], 'logged, answered once')
+  })
+}

@@ -27,7 +27,7 @@ import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
 import type { BrokerMessage } from '../broker/message.js'
-import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, topicProblem } from '../broker/topics.js'
+import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
 import { TopicMetrics } from './metrics.js'
 
 export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
@@ -103,7 +103,7 @@ export function requestedTopics (request: FastifyRequest, options: SubscriptionV
   if (raw.length > max) throw new BadRequestError(`Too many topics: ${raw.length}, at most ${max}`, INVALID_TOPIC)
   for (const topic of raw) {
     const reason = topicProblem(topic, { maxLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH })
-    if (reason !== undefined) throw new BadRequestError(`Invalid topic '${topic.slice(0, 64)}': ${reason}`, INVALID_TOPIC)
+    if (reason !== undefined) throw new BadRequestError(`Invalid topic '${printableTopic(topic)}': ${reason}`, INVALID_TOPIC)
   }
   return [...new Set(raw)]
 }

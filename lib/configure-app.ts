@@ -7,9 +7,10 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPM
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import FindMyWay from 'find-my-way'
 import { HttpError } from './http-errors.js'
-import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, validationIssues, type ProblemDocument } from './problem.js'
+import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerError, validationIssues, type ProblemDocument } from './problem.js'
 import { registerOpenAPI, type OpenAPIOptions } from './openapi/swagger.js'
 import { streamRegistryOf, type StreamSettings } from './sse/registry.js'
+import { problemsForClientErrors } from './http/client-errors.js'
 
 export interface ConfigureAppOptions extends OpenAPIOptions, StreamSettings {
   /** `true` for permissive CORS (any origin), or @fastify/cors options. */
@@ -37,14 +38,10 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
     const extra = typeof fastifyError.code === 'string' ? { code: fastifyError.code } : {}
     return { doc: problem(status, fastifyError.message, request, extra), headers: {} }
   }
-  if (typeof status === 'number' && status >= 500 && status < 600 && typeof fastifyError.code === 'string' &&
-    (fastifyError.code.startsWith('FVIEWS_') || (status === 503 && fastifyError.code.startsWith('FST_')))) {
-    // The library's own operational errors (broker unavailable...) and Fastify's 503s (a handler timeout)
-    // say what happened without internals: safe and useful to show.
-    return { doc: problem(status, fastifyError.message, request, { code: fastifyError.code }), headers: {} }
-  }
+  // What a server-side failure may reveal is decided in one place, for answers and stream error frames alike.
+  const revealed = revealedServerError(error)
   return {
-    doc: problem(500, `An internal error occurred; it was logged with request id ${String(request.id)}`, request, { code: 'FVIEWS_ERR_INTERNAL' }),
+    doc: problem(revealed.status, revealed.detail ?? `An internal error occurred; it was logged with request id ${String(request.id)}`, request, { code: revealed.code }),
     headers: {}
   }
 }
@@ -74,6 +71,9 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
     }
     return sendProblem(reply, problem(404, `No route ${request.method} ${path}`, request, { code: 'FVIEWS_ERR_ROUTE_NOT_FOUND' }))
   })
+
+  // Requests Node cannot parse answer as problem documents too (the router's refusals need server options).
+  problemsForClientErrors(app)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.
   streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })

@@ -37,3 +37,6 @@ export { TopicMetrics } from './topics/metrics.js'
 export { createApp, type CreateAppOptions } from './app/create-app.js'
 export { resolveSettings, type AppSettings, type SettingsInput } from './app/settings.js'
 export { closeOnSignals, type CloseOnSignalsOptions } from './app/signals.js'
+
+// Problem documents for requests that never reach a route (issue 11 #15): Fastify server options.
+export { problemClientErrorHandler, problemFrameworkErrors } from './http/client-errors.js'

@@ -2,6 +2,7 @@
  * Topic names: what is accepted, how a list is read from `?topic=a,b`, how a topic is inferred from a
  * route template, and conventional names (fastapi-sse-events' TopicBuilder).
  */
+import { printableText } from '../problem.js'
 
 export interface TopicRules {
   /** Longest accepted name (default 256). */
@@ -40,22 +41,13 @@ export function topicProblem (topic: string, rules: TopicRules = {}): string | u
   return undefined
 }
 
-/** Characters shown escaped when a name is echoed: the unprintable ones topicProblem refuses, and every space but U+0020. */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}]|[^\S ]/gu
-
 /**
  * A (possibly refused) name as it may appear in an error message: at most 64 UTF-16 units, with control,
  * formatting, lone-surrogate and whitespace characters other than a plain space written as `\uXXXX`
  * (`\u{XXXXX}` beyond the BMP), so a message never carries them back to a client, a log or a terminal.
  */
 export function printableTopic (topic: string): string {
-  let shown = topic.slice(0, 64)
-  // Do not cut a surrogate pair in half: that would show a lone surrogate the name does not have.
-  if (/[\uD800-\uDBFF]$/.test(shown) && /[\uDC00-\uDFFF]/.test(topic.charAt(64))) shown = shown.slice(0, -1)
-  return shown.replace(UNPRINTABLE, (char) => {
-    const code = char.codePointAt(0)!
-    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
-  })
+  return printableText(topic, 64)
 }
 
 /** `a,b` -> ['a', 'b']; empty items are kept so they can be refused by name. */

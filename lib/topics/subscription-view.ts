@@ -29,6 +29,7 @@ import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type Subscriptio
 import type { BrokerMessage } from '../broker/message.js'
 import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
 import { TopicMetrics } from './metrics.js'
+import { revealedServerError } from '../problem.js'
 
 export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
 
@@ -204,7 +205,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     await subscription.join()
   } catch (error) {
     metrics.closed(topics.length, false)
-    throw new ServiceUnavailableError(`Cannot subscribe now: ${(error as Error).message}`,
+    throw new ServiceUnavailableError(`Cannot subscribe now. ${revealedServerError(error).detail ?? 'The event broker did not answer'}`,
       { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '2' }, cause: error })
   }
   stream.onClose((reason) => {

@@ -11,6 +11,7 @@ import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerErro
 import { registerOpenAPI, type OpenAPIOptions } from './openapi/swagger.js'
 import { streamRegistryOf, type StreamSettings } from './sse/registry.js'
 import { problemsForClientErrors } from './http/client-errors.js'
+import { strictBodies } from './http/validation.js'
 
 export interface ConfigureAppOptions extends OpenAPIOptions, StreamSettings {
   /** `true` for permissive CORS (any origin), or @fastify/cors options. */
@@ -74,6 +75,8 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
 
   // Requests Node cannot parse answer as problem documents too (the router's refusals need server options).
   problemsForClientErrors(app)
+  // JSON bodies are validated without type coercion; params, querystring and headers keep it.
+  strictBodies(app)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.
   streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })

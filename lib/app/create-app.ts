@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { configureApp, sendProblem, type ConfigureAppOptions } from '../configure-app.js'
 import { problem } from '../problem.js'
 import { withProblemServerOptions } from '../http/client-errors.js'
+import { withStrictBodies } from '../http/validation.js'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../broker/create-broker.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
@@ -64,7 +65,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   const publishTimeoutMs = checkInteger('publishTimeoutMs', options.publishTimeoutMs ?? 2000, 1, 60_000)
   const probeIntervalMs = checkInteger('probeIntervalMs', options.probeIntervalMs ?? 5000, 0, 3_600_000)
 
-  const app = Fastify(withProblemServerOptions(options.fastify ?? {}))
+  const app = Fastify(withStrictBodies(withProblemServerOptions(options.fastify ?? {})))
   const broker = options.broker ?? createBroker({
     redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })

@@ -7,11 +7,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPM
 import cors, { type FastifyCorsOptions } from '@fastify/cors'
 import FindMyWay from 'find-my-way'
 import { HttpError } from './http-errors.js'
-import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerError, validationIssues, type ProblemDocument } from './problem.js'
+import { errorHeaders, PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerError, validationIssues, type ProblemDocument } from './problem.js'
 import { registerOpenAPI, type OpenAPIOptions } from './openapi/swagger.js'
 import { streamRegistryOf, type StreamSettings } from './sse/registry.js'
 import { problemsForClientErrors } from './http/client-errors.js'
 import { strictBodies } from './http/validation.js'
+import { negotiateEventStreams } from './http/accept.js'
 
 export interface ConfigureAppOptions extends OpenAPIOptions, StreamSettings {
   /** `true` for permissive CORS (any origin), or @fastify/cors options. */
@@ -37,7 +38,7 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const extra = typeof fastifyError.code === 'string' ? { code: fastifyError.code } : {}
-    return { doc: problem(status, fastifyError.message, request, extra), headers: {} }
+    return { doc: problem(status, fastifyError.message, request, extra), headers: errorHeaders(error) }
   }
   // What a server-side failure may reveal is decided in one place, for answers and stream error frames alike.
   const revealed = revealedServerError(error)
@@ -77,6 +78,8 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
   problemsForClientErrors(app)
   // JSON bodies are validated without type coercion; params, querystring and headers keep it.
   strictBodies(app)
+  // An event-stream route refuses, with a 406, a request whose Accept excludes text/event-stream.
+  negotiateEventStreams(app)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.
   streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })

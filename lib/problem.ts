@@ -112,3 +112,13 @@ export function revealedServerError (error: unknown): RevealedServerError {
   }
   return { status: 500, code: 'FVIEWS_ERR_INTERNAL' }
 }
+
+/**
+ * The response headers an error asks for (`error.headers`, as Fastify's own error handler and plugins such
+ * as @fastify/jwt use it: a 401's `WWW-Authenticate`, a 429's `Retry-After`), keeping string values only.
+ */
+export function errorHeaders (error: unknown): Record<string, string> {
+  const headers = (error as { headers?: unknown } | null | undefined)?.headers
+  if (headers === null || typeof headers !== 'object') return {}
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
+}

@@ -13,7 +13,10 @@
 import { AjvCompiler } from '@fastify/ajv-compiler'
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 
-interface RouteSchema { schema: unknown, method?: string, url?: string, httpPart?: string }
+interface RouteSchema { schema: unknown, method?: string, url?: string, httpPart?: string, contentType?: string }
+
+/** application/json and the structured-syntax `+json` types (RFC 6839). */
+const JSON_MEDIA_TYPE = /^application\/([a-z0-9!#$&^_.-]+\+)?json\s*(;|$)/i
 type Validate = (data: unknown) => unknown
 type CompileValidator = (route: RouteSchema) => Validate
 interface AjvServerOptions { customOptions?: Record<string, unknown>, plugins?: unknown[], [key: string]: unknown }
@@ -45,7 +48,8 @@ export function strictBodyValidatorBuilder (): BuildValidator {
     const coercing = pool(externalSchemas, { ...ajvOptions, customOptions })
     const strict = 'coerceTypes' in customOptions ? coercing : pool(externalSchemas, { ...ajvOptions, customOptions: { ...customOptions, coerceTypes: false } })
     return function compileStrictBody (route) {
-      if (route.httpPart === 'body') return strict(route)
+      // A body schema declared for a text-based media type (an urlencoded form) keeps coercion: its values are text.
+      if (route.httpPart === 'body') return route.contentType === undefined || JSON_MEDIA_TYPE.test(route.contentType) ? strict(route) : coercing(route)
       if (route.httpPart === 'headers') return coercing({ ...route, schema: lowerCaseHeaderNames(route.schema) })
       return coercing(route)
     }

@@ -31,12 +31,17 @@ export function holdAnswer (reply: FastifyReply, beforeAnswer: (body: unknown) =
     if (Object.prototype.hasOwnProperty.call(reply, 'send') && reply.send === heldSend) delete (reply as { send?: unknown }).send
   }
   function heldSend (this: FastifyReply, body?: unknown): FastifyReply {
-    if (taken || body instanceof Error || reply.statusCode >= 400) return fastifySend.call(reply, body)
+    if (taken) {
+      // A second answer while the first is held: Fastify drops it once a reply was sent, and so do we -
+      // letting it through would send it ahead of the held one.
+      reply.log.warn({ url: reply.request.url }, 'publishEvent: the reply was already sent; this second answer is dropped')
+      return reply
+    }
+    if (body instanceof Error || reply.statusCode >= 400) return fastifySend.call(reply, body)
     taken = true
-    release()
     left = beforeAnswer(body).then(
-      () => { fastifySend.call(reply, body) },
-      (error: unknown) => { fastifySend.call(reply, error instanceof Error ? error : new Error(String(error))) }
+      () => { release(); fastifySend.call(reply, body) },
+      (error: unknown) => { release(); fastifySend.call(reply, error instanceof Error ? error : new Error(String(error))) }
     ).then(async () => { await answerLeft(reply) })
     return reply
   }

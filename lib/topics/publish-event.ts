@@ -146,13 +146,15 @@ export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
         let result: unknown
         try {
           result = await target.apply(this, args)
-        } finally {
+        } catch (error) {
           hold?.release()
+          throw error
         }
         if (hold?.taken === true) {
           await hold.finished()
           return reply
         }
+        hold?.release()
         // A refusal (4xx) or a generic view's "not found" (a 404): nothing changed, nothing to announce.
         if (reply !== undefined && reply.statusCode >= 400) return result
         if (this instanceof GenericViewBase && notFound(String(context.name), result)) return result

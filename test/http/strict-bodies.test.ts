@@ -120,3 +120,20 @@ for (const viaCreateApp of [true, false]) {
     t.same(parts.sort(), ['body', 'headers', 'params', 'querystring'])
   })
 }
+
+t.test('a body schema declared per media type is strict for JSON and keeps coercion for a form, whose values are text', async (t) => {
+  const app = await createApp({ env: {}, fastify: { logger: false } })
+  t.teardown(() => app.close())
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(String(body))))
+  })
+  const Order = Type.Object({ count: Type.Integer() })
+  app.post('/orders', {
+    schema: { body: { content: { 'application/json': { schema: Order }, 'application/x-www-form-urlencoded': { schema: Order } } } }
+  }, async (request) => request.body)
+  const base = await listen(app)
+  let res = await http(base, 'POST', '/orders', { raw: 'count=5', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.same([res.status, res.json()], [200, { count: 5 }], 'the form value is coerced')
+  res = await http(base, 'POST', '/orders', { raw: '{"count":"5"}', headers: { 'content-type': 'application/json' } })
+  t.same([res.status, res.json().errors], [400, [{ path: '/body/count', message: 'must be integer', keyword: 'type' }]], 'JSON is strict')
+})

@@ -122,3 +122,19 @@ for (const [name, mount] of forms) {
     t.same(warnings, ['publishEvent: the change was applied but its event could not be published', 'request failed'], 'logged, answered once')
   })
 }
+
+t.test('a handler that answers twice: the first answer is held, published and sent; the second is dropped with a warning', async (t) => {
+  const { base, log, events, warnings } = await appFor(t, (app) => {
+    app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(async (_request, reply) => {
+      reply.code(201).send(TASK)
+      reply.send({ id: 2, title: 'second' })
+    }))
+  })
+  const res = await http(base, 'POST', '/tasks')
+  log.push('response')
+  t.same([res.status, res.json()], [201, TASK])
+  t.same(log, ['publish', 'accepted', 'response'])
+  const [event] = await take(events, 1)
+  t.same(event.data, TASK)
+  t.same(warnings, ['publishEvent: the reply was already sent; this second answer is dropped'])
+})

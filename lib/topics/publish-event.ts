@@ -60,12 +60,11 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
 }
 
 /**
- * Whether the broker could not tell if the event went out (sent, no reply) rather than knowing it did not.
- * The broker marks such an error with `outcome: 'unknown'` (or a code ending in _UNKNOWN / _UNCONFIRMED).
+ * Whether the broker could not tell if the event went out (sent, never confirmed) rather than knowing it
+ * did not: the Redis broker marks its publish errors `published: false` or `published: 'unknown'`.
  */
 function outcomeUnknown (error: unknown): boolean {
-  const { outcome, code } = (error ?? {}) as { outcome?: unknown, code?: unknown }
-  return outcome === 'unknown' || (typeof code === 'string' && /_(UNKNOWN|UNCONFIRMED)$/.test(code))
+  return (error as { published?: unknown } | null | undefined)?.published === 'unknown'
 }
 
 /**

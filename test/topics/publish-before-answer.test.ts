@@ -138,3 +138,28 @@ t.test('a handler that answers twice: the first answer is held, published and se
   t.same(event.data, TASK)
   t.same(warnings, ['publishEvent: the reply was already sent; this second answer is dropped'])
 })
+
+t.test("a publish whose outcome the broker cannot confirm answers 503 FVIEWS_ERR_EVENT_UNCONFIRMED, saying the change was applied", async (t) => {
+  const { base, control, warnings } = await appFor(t, (app) => {
+    app.post('/tasks', publishEvent({ topic: ['tasks', 'task:1'], event: 'task:created' })(async (_request, reply) => reply.code(201).send(TASK)))
+  })
+  // The Redis broker's error when Redis went silent after the publish was sent (lib/broker/redis.ts).
+  control.fail = Object.assign(new FVIEWS_ERR_BROKER_UNAVAILABLE("publishing to 'tasks' is unconfirmed: Redis did not answer within 6000 ms"), { published: 'unknown' })
+  const res = await http(base, 'POST', '/tasks')
+  t.same([res.status, res.headers['content-type'], res.headers['retry-after']], [503, PROBLEM, undefined])
+  t.same(res.json(), {
+    type: 'about:blank',
+    title: 'Service Unavailable',
+    status: 503,
+    detail: "The change was applied, but whether its 'task:created' event was published is unknown: the event broker did not confirm it. " +
+      'Do not repeat the request; read the current state instead.',
+    instance: '/tasks',
+    code: 'FVIEWS_ERR_EVENT_UNCONFIRMED',
+    applied: true,
+    publication: 'unknown',
+    event: 'task:created',
+    topics: ['tasks', 'task:1']
+  })
+  t.notMatch(res.text, /Redis|6000/, 'the broker\'s own words stay in the log')
+  t.same(warnings, ['publishEvent: the change was applied but its event could not be published', 'request failed'])
+})

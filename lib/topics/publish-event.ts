@@ -101,6 +101,16 @@ function isThenable (value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * A handler that answered past Fastify's send (reply.hijack() and a raw write): its answer could not be
+ * held, so publishing now would announce after the fact a body we never saw. Say so instead of guessing.
+ */
+function answeredAroundTheHold (hold: ReturnType<typeof holdAnswer>, request: FastifyRequest, event: string): undefined {
+  hold.release()
+  request.log.warn({ event }, 'publishEvent: the handler answered without reply.send (hijacked); nothing was published')
+  return undefined
+}
+
+/**
  * A plain handler, answering through a held reply: whatever it answers with - a returned value, or
  * reply.send now or later - is published before Fastify sends it. Sync stays sync: a sync handler that
  * returns nothing sends later, as Fastify expects, and the hold waits for that send.
@@ -120,12 +130,14 @@ function publishingHandlerOf (target: RouteHandler, options: PublishEventOptions
         // An async handler that returned `reply` resolves only once the answer left (reply.then), so a
         // value still undefined here is Fastify's empty answer - unless the handler already sent.
         if (hold.taken) await hold.finished()
+        else if (reply.sent || reply.raw.headersSent) answeredAroundTheHold(hold, request, event)
         else await hold.send(value)
       }, (error: unknown) => {
         hold.release()
         throw error
       })
     }
+    if (!hold.taken && (reply.sent || reply.raw.headersSent)) return answeredAroundTheHold(hold, request, event)
     if (result === undefined || result === reply) return hold.taken ? reply : result
     return hold.send(result)
   }

@@ -163,3 +163,17 @@ t.test("a publish whose outcome the broker cannot confirm answers 503 FVIEWS_ERR
   t.notMatch(res.text, /Redis|6000/, 'the broker\'s own words stay in the log')
   t.same(warnings, ['publishEvent: the change was applied but its event could not be published', 'request failed'])
 })
+
+t.test('a handler that hijacks the reply and answers on the raw response publishes nothing and says so', async (t) => {
+  const { base, log, warnings } = await appFor(t, (app) => {
+    app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'text/plain' })
+      reply.raw.end('raw')
+    }))
+  })
+  const res = await http(base, 'POST', '/tasks')
+  t.same([res.status, res.text], [200, 'raw'])
+  t.same(log, [], 'no publish of a body it never saw')
+  t.same(warnings, ['publishEvent: the handler answered without reply.send (hijacked); nothing was published'])
+})

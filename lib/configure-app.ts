@@ -10,7 +10,7 @@ import { HttpError } from './http-errors.js'
 import { errorHeaders, PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerError, validationIssues, type ProblemDocument } from './problem.js'
 import { registerOpenAPI, type OpenAPIOptions } from './openapi/swagger.js'
 import { streamRegistryOf, type StreamSettings } from './sse/registry.js'
-import { problemsForClientErrors } from './http/client-errors.js'
+import { problemsForClientErrors, refuseMissingHost } from './http/client-errors.js'
 import { strictBodies } from './http/validation.js'
 import { negotiateEventStreams } from './http/accept.js'
 
@@ -76,6 +76,7 @@ export async function configureApp (app: FastifyInstance, options: ConfigureAppO
 
   // Requests Node cannot parse answer as problem documents too (the router's refusals need server options).
   problemsForClientErrors(app)
+  refuseMissingHost(app)
   // JSON bodies are validated without type coercion; params, querystring and headers keep it.
   strictBodies(app)
   // An event-stream route refuses, with a 406, a request whose Accept excludes text/event-stream.

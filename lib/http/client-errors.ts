@@ -66,9 +66,28 @@ export function problemFrameworkErrors (error: FastifyError, request: FastifyReq
   void reply.code(status).type(PROBLEM_CONTENT_TYPE).send(doc)
 }
 
-/** Fastify server options with the problem-document handlers, unless the caller chose their own. */
+/**
+ * Fastify server options with the problem-document handlers, unless the caller chose their own. Node
+ * answers an HTTP/1.1 request without Host with an empty 400 of its own before Fastify sees it; with its
+ * `requireHostHeader` off, refuseMissingHost gives that request a problem document instead.
+ */
 export function withProblemServerOptions<T extends FastifyServerOptions> (options: T): T {
-  return { clientErrorHandler: problemClientErrorHandler, frameworkErrors: problemFrameworkErrors, ...options }
+  const plainHttp = (options as { http2?: unknown }).http2 !== true && (options as { https?: unknown }).https === undefined
+  const http = plainHttp ? { http: { requireHostHeader: false, ...(options as { http?: object }).http } } : {}
+  return { clientErrorHandler: problemClientErrorHandler, frameworkErrors: problemFrameworkErrors, ...options, ...http }
+}
+
+/**
+ * An HTTP/1.1 request must carry Host (RFC 9112 §3.2, https://www.rfc-editor.org/rfc/rfc9112#section-3.2):
+ * refused with a problem document where Node was told to let it through (createApp); elsewhere Node
+ * refuses it first, with its own empty 400.
+ */
+export function refuseMissingHost (app: FastifyInstance): void {
+  app.addHook('onRequest', function refuseRequestWithoutHost (request, reply, done) {
+    if (request.raw.httpVersion !== '1.1' || request.headers.host !== undefined) return done()
+    const doc = problem(400, 'An HTTP/1.1 request needs a Host header (RFC 9112 §3.2)', request, { code: 'FVIEWS_ERR_REQUEST_MALFORMED' })
+    void reply.code(400).header('connection', 'close').type(PROBLEM_CONTENT_TYPE).send(doc)
+  })
 }
 
 /**

@@ -64,7 +64,7 @@ function routed (answer: string): { statusLine: string, contentType: string | un
   const [head, body] = answer.split('\r\n\r\n')
   const lines = head.split('\r\n')
   const contentType = lines.find((line) => line.toLowerCase().startsWith('content-type:'))?.slice('content-type:'.length).trim()
-  return { statusLine: lines[0], contentType, body: JSON.parse(body) }
+  return { statusLine: lines[0], contentType, body: JSON.parse(Buffer.from(body, 'latin1').toString('utf8')) }
 }
 
 async function checkRouterErrors (t: Test, app: FastifyInstance): Promise<void> {
@@ -94,6 +94,14 @@ t.test('createApp: every request Node or the router refuses leaves as a problem 
   await listen(app)
   for (const [name, bytes, expected] of unparsableRequests) t.equal(await raw(app, bytes), expected, name)
   await checkRouterErrors(t, app)
+  const noHost = routed(await raw(app, 'GET /items/1 HTTP/1.1\r\n\r\n'))
+  t.same(noHost, {
+    statusLine: 'HTTP/1.1 400 Bad Request',
+    contentType: PROBLEM,
+    body: { type: 'about:blank', title: 'Bad Request', status: 400, detail: 'An HTTP/1.1 request needs a Host header (RFC 9112 §3.2)', instance: '/items/1', code: 'FVIEWS_ERR_REQUEST_MALFORMED' }
+  }, 'an HTTP/1.1 request without Host')
+  const old = routed(await raw(app, 'GET /items/1 HTTP/1.0\r\n\r\n'))
+  t.same([old.statusLine, old.body], ['HTTP/1.1 200 OK', { id: '1' }], 'HTTP/1.0 needs no Host')
 })
 
 t.test('createApp keeps a clientErrorHandler and frameworkErrors the user passed', async (t) => {

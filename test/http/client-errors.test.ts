@@ -147,3 +147,32 @@ t.test('the handlers are usable as Fastify server options directly', async (t) =
   const badPath = routed(await raw(app, 'GET /items/%zz HTTP/1.1\r\nHost: x\r\n\r\n'))
   t.same([badPath.contentType, badPath.body.code, badPath.body.status], [PROBLEM, 'FST_ERR_BAD_URL', 400])
 })
+
+t.test('fuzzed requests: whatever Node, the router or the app refuses is a problem document', async (t) => {
+  const { default: fc } = await import('fast-check')
+  const app = await createApp({ env: {}, fastify: { logger: false } })
+  t.teardown(() => app.close())
+  app.get('/items/:id', async (request) => request.params)
+  await listen(app)
+  // Requests assembled from parts that go wrong in different ways, each part mostly right so that every
+  // layer gets its turn: Node's parser, the router, the route's schema, the 404/405 handler.
+  const mostly = <T>(good: T, ...bad: T[]) => fc.oneof({ arbitrary: fc.constant(good), weight: 3 }, { arbitrary: fc.constantFrom(...bad), weight: 1 })
+  const method = mostly('GET', 'POST', 'G@T', 'get', '', 'DELETE')
+  const path = fc.constantFrom('/items/1', '/items/%zz', '/items/%E0%A4%A', '/%', '/items/' + 'a'.repeat(120), '*', 'items', '/items/1?x=%zz', '/nowhere', '/items/\u00e9', '/items/%C3%A9')
+  const version = mostly(' HTTP/1.1', ' HTTP/1.0', ' HTTP/2.0', ' HTTP/1.x', '', ' http/1.1')
+  const host = mostly(['Host: x'], [], ['Host: x', 'Host: y'])
+  const header = mostly('X-A: b', 'X A: b', 'X-A: \u0001', 'X-A b', ': empty', 'Content-Length: -1', 'Transfer-Encoding: chunked', 'Accept: text/event-stream', 'X-Big: ' + 'b'.repeat(17_000))
+  const ending = mostly('\r\n', '\n')
+  await fc.assert(fc.asyncProperty(method, path, version, host, fc.array(header, { maxLength: 3 }), ending, async (m, p, v, hosts, others, eol) => {
+    const headers = [...hosts, ...others]
+    const bytes = Buffer.from(`${m} ${p}${v}${eol}${headers.join(eol)}${headers.length > 0 ? eol : ''}${eol}`, 'latin1')
+    const answer = await raw(app, bytes)
+    if (process.env.FUZZ_DEBUG !== undefined) console.error(JSON.stringify(answer.slice(0, 12)))
+    if (answer === '') return // closed without an answer (Node found nothing it could answer)
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(answer)?.[1])
+    t.ok(status >= 100 && status < 600, `a status line for ${JSON.stringify(bytes.toString('latin1').slice(0, 80))}`)
+    if (status >= 400) {
+      t.match(answer, /\r\ncontent-type: application\/problem\+json; charset=utf-8\r\n/i, `a problem document for ${JSON.stringify(bytes.toString('latin1').slice(0, 80))} (${status})`)
+    }
+  }), { seed: 1115, numRuns: 150 })
+})

@@ -81,6 +81,20 @@ t.test('printableTopic escapes what it must, keeps pairs whole and bounds the le
   t.equal(printableTopic('y'.repeat(100)), 'y'.repeat(64))
 })
 
+t.test('for any string: printableTopic shows nothing unprintable, and topicProblem refuses every unprintable, brace or comma', async (t) => {
+  const UNSAFE = /[\p{Cc}\p{Cf}\p{Cs}]|[^\S ]/u
+  // Whole code points, and single UTF-16 units (lone surrogates among them).
+  const anyText = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)), maxLength: 80 }))
+  fc.assert(fc.property(anyText, (text) => {
+    const shown = printableTopic(text)
+    if (UNSAFE.test(shown)) throw new Error(`printableTopic(${JSON.stringify(text)}) = ${JSON.stringify(shown)}`)
+    if (text.length > 0 && text.length <= 256 && topicProblem(text) === undefined && (UNSAFE.test(text) || /[{},\s]/.test(text))) {
+      throw new Error(`accepted ${JSON.stringify(text)}`)
+    }
+  }), { seed: 1117, numRuns: 2000 })
+  t.pass('2,000 random strings, every UTF-16 unit possible')
+})
+
 t.test('on a real 3-master Redis Cluster no accepted name produces CROSSSLOT', async (t) => {
   const cluster = await startRedisCluster({ masters: 3, t })
   const broker = new RedisBroker({ cluster: cluster.startupNodes, topicPrefix: 'names:' })

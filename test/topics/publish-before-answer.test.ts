@@ -177,3 +177,57 @@ t.test('a handler that hijacks the reply and answers on the raw response publish
   t.same(log, [], 'no publish of a body it never saw')
   t.same(warnings, ['publishEvent: the handler answered without reply.send (hijacked); nothing was published'])
 })
+
+t.test('concurrent requests of every form, random publish latency and failures: a 201 only after its own event was accepted, a 503 with none', async (t) => {
+  const { default: fc } = await import('fast-check')
+  const accepted = new Map<number, unknown>()
+  const broker = new MemoryBroker()
+  const original = broker.publish.bind(broker) as (...args: unknown[]) => Promise<unknown>
+  const plan = new Map<number, { delayMs: number, fail: boolean }>()
+  ;(broker as { publish: unknown }).publish = async (...args: unknown[]) => {
+    const data = args[2] as { id: number }
+    const { delayMs, fail } = plan.get(data.id)!
+    await new Promise((resolve) => setTimeout(resolve, delayMs))
+    if (fail) throw new FVIEWS_ERR_BROKER_UNAVAILABLE('injected')
+    const result = await original(...args)
+    accepted.set(data.id, data)
+    return result
+  }
+  const app = await createApp({ env: {}, broker, fastify: { logger: false } })
+  t.teardown(async () => { await app.close(); await broker.close() })
+  handlerForms.forEach((_entry, form) => {
+    // The same forms, answering with the request's own id so that every answer and event can be paired.
+    app.post(`/form/${form}/:id`, publishEvent({ topic: 'tasks', event: 'task:created' })(async (request, reply) => {
+      const task = { id: Number((request.params as { id: string }).id), title: `form ${form}` }
+      const sendLater = (): void => { setImmediate(() => reply.code(201).send(task)) }
+      switch (form) {
+        case 0: reply.code(201); return task
+        case 1: return reply.code(201).send(task)
+        case 2: reply.code(201).send(task); return
+        case 3: reply.code(201); return task
+        case 4: sendLater(); return reply
+        default: sendLater(); return reply
+      }
+    }))
+  })
+  const base = await listen(app)
+  let next = 0
+  await fc.assert(fc.asyncProperty(
+    fc.array(fc.record({ form: fc.integer({ min: 0, max: handlerForms.length - 1 }), delayMs: fc.integer({ min: 0, max: 30 }), fail: fc.boolean() }), { minLength: 1, maxLength: 12 }),
+    async (requests) => {
+      const ids = requests.map((request) => { const id = ++next; plan.set(id, request); return id })
+      const answers = await Promise.all(requests.map(async (request, i) => {
+        const res = await http(base, 'POST', `/form/${request.form}/${ids[i]}`)
+        // Checked the moment the answer arrived: was its event already accepted?
+        return { res, acceptedBefore: accepted.has(ids[i]) }
+      }))
+      answers.forEach(({ res, acceptedBefore }, i) => {
+        if (requests[i].fail) {
+          if (res.status !== 503 || acceptedBefore || res.json().code !== 'FVIEWS_ERR_EVENT_NOT_PUBLISHED') throw new Error(`request ${ids[i]}: ${res.status} ${res.text}`)
+        } else {
+          if (res.status !== 201 || !acceptedBefore) throw new Error(`request ${ids[i]} (form ${requests[i].form}): ${res.status} before its event was accepted: ${String(acceptedBefore)}`)
+          t.same(accepted.get(ids[i]), res.json())
+        }
+      })
+    }), { seed: 1112, numRuns: 25 })
+})

@@ -10,13 +10,10 @@
  * Node's `clientError` event from Fastify's default handler, but not the router's errors - pass
  * `frameworkErrors: problemFrameworkErrors` to `Fastify()` for those.
  */
-import { STATUS_CODES } from 'node:http'
+import { maxHeaderSize as NODE_MAX_HEADER_SIZE, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { PROBLEM_CONTENT_TYPE, printableText, problem } from '../problem.js'
-
-/** Node's default limit (`--max-http-header-size`, the server's `maxHeaderSize` option). */
-const DEFAULT_MAX_HEADER_SIZE = 16_384
 
 interface ClientError extends Error { code?: string }
 
@@ -43,7 +40,8 @@ export function problemClientErrorHandler (this: FastifyInstance | undefined, er
   // Node does the same check: once a response has begun on this socket, another one would corrupt it.
   const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true
   if (socket.writable && !answering) {
-    const maxHeaderSize = (this?.initialConfig as { maxHeaderSize?: number } | undefined)?.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE
+    // The server's own `maxHeaderSize` (Fastify's `http` options), else Node's (`--max-http-header-size`).
+    const maxHeaderSize = (this?.server as { maxHeaderSize?: number } | undefined)?.maxHeaderSize ?? NODE_MAX_HEADER_SIZE
     const { status, detail, code } = clientErrorProblem(error, maxHeaderSize)
     const body = JSON.stringify(problem(status, detail, undefined, { code }))
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\n` +

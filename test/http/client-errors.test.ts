@@ -104,6 +104,19 @@ t.test('createApp: every request Node or the router refuses leaves as a problem 
   t.same([old.statusLine, old.body], ['HTTP/1.1 200 OK', { id: '1' }], 'HTTP/1.0 needs no Host')
 })
 
+t.test("the 431 names the server's own header limit", async (t) => {
+  const app = await createApp({ env: {}, fastify: { logger: false, http: { maxHeaderSize: 4096 } } as object })
+  t.teardown(() => app.close())
+  await listen(app)
+  t.equal(await raw(app, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`), unparsable(431, 'Request Header Fields Too Large', {
+    type: 'about:blank',
+    title: 'Request Header Fields Too Large',
+    status: 431,
+    detail: 'The request headers are larger than this server accepts (4096 bytes)',
+    code: 'FVIEWS_ERR_REQUEST_HEADERS_TOO_LARGE'
+  }))
+})
+
 t.test('createApp keeps a clientErrorHandler and frameworkErrors the user passed', async (t) => {
   const app = await createApp({
     env: {},

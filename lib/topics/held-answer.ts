@@ -42,7 +42,11 @@ export function holdAnswer (reply: FastifyReply, beforeAnswer: (body: unknown) =
     left = beforeAnswer(body).then(
       () => { release(); fastifySend.call(reply, body) },
       (error: unknown) => { release(); fastifySend.call(reply, error instanceof Error ? error : new Error(String(error))) }
-    ).then(async () => { await answerLeft(reply) })
+    ).then(async () => { await answerLeft(reply) }, (error: unknown) => {
+      // Fastify's send threw (a send inside an onError hook...): nobody may be awaiting this promise (a
+      // callback-style handler), so it must not reject - log it where Fastify would.
+      reply.log.error({ err: error }, 'the held answer could not be sent')
+    })
     return reply
   }
   (reply as { send: unknown }).send = heldSend

@@ -44,3 +44,6 @@ export type { FastifyViewsOptions } from './app/plugin-options.js'
 export { subscribeToEvents, type SubscribeToEventsOptions, type SubscribeRouteOptions } from './topics/subscribe-to-events.js'
 export { TOPIC_ROUTE_CONFIG, type HeartbeatStyle } from './topics/subscription-view.js'
 export { registerTopicMetrics, type PrometheusRegistry } from './topics/prometheus.js'
+
+// Problem documents for requests that never reach a route (issue 11 #15): Fastify server options.
+export { problemClientErrorHandler, problemFrameworkErrors } from './http/client-errors.js'

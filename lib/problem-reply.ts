@@ -5,7 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpError } from './http-errors.js'
-import { PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, validationIssues, type ProblemDocument } from './problem.js'
+import { errorHeaders, PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerError, validationIssues, type ProblemDocument } from './problem.js'
 
 export function sendProblem (reply: FastifyReply, doc: ProblemDocument, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(doc.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(doc)
@@ -24,16 +24,12 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
   const status = fastifyError.statusCode
   if (typeof status === 'number' && status >= 400 && status < 500) {
     const extra = typeof fastifyError.code === 'string' ? { code: fastifyError.code } : {}
-    return { doc: problem(status, fastifyError.message, request, extra), headers: {} }
+    return { doc: problem(status, fastifyError.message, request, extra), headers: errorHeaders(error) }
   }
-  if (typeof status === 'number' && status >= 500 && status < 600 && typeof fastifyError.code === 'string' &&
-    (fastifyError.code.startsWith('FVIEWS_') || (status === 503 && fastifyError.code.startsWith('FST_')))) {
-    // The library's own operational errors (broker unavailable...) and Fastify's 503s (a handler timeout)
-    // say what happened without internals: safe and useful to show.
-    return { doc: problem(status, fastifyError.message, request, { code: fastifyError.code }), headers: {} }
-  }
+  // What a server-side failure may reveal is decided in one place, for answers and stream error frames alike.
+  const revealed = revealedServerError(error)
   return {
-    doc: problem(500, `An internal error occurred; it was logged with request id ${String(request.id)}`, request, { code: 'FVIEWS_ERR_INTERNAL' }),
+    doc: problem(revealed.status, revealed.detail ?? `An internal error occurred; it was logged with request id ${String(request.id)}`, request, { code: revealed.code }),
     headers: {}
   }
 }

@@ -45,7 +45,8 @@ export function problem (status: number, detail: string | undefined, request: Fa
   extra: Partial<ProblemDocument> = {}): ProblemDocument {
   const doc: ProblemDocument = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status }
   if (detail !== undefined) doc.detail = detail
-  if (request !== undefined) doc.instance = request.url.split('?')[0]
+  // The path is the client's: its unprintable bytes (Node passes bytes above 0x7F through) go out escaped.
+  if (request !== undefined) doc.instance = printableText(request.url.split('?')[0], 4096)
   return Object.assign(doc, extra)
 }
 
@@ -54,4 +55,70 @@ export function problemFromHttpError (error: HttpError, request: FastifyRequest)
   return problem(error.statusCode, error.detail, request, {
     ...error.extensions, type: error.type, title: error.title, code: error.code
   })
+}
+
+/** Characters never echoed raw: controls (C0, DEL, C1), formatting characters, lone surrogates, and every space but U+0020. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}]|[^\S ]/gu
+
+/**
+ * Client input as it may appear in a problem document or a log line: at most `maxLength` UTF-16 units (a
+ * surrogate pair is never cut in half) with the unprintable characters written as `\uXXXX` (`\u{XXXXX}`
+ * beyond the BMP), so an error never carries terminal escapes, bidi overrides or line breaks back.
+ */
+export function printableText (text: string, maxLength = 64): string {
+  let shown = text.slice(0, maxLength)
+  if (/[\uD800-\uDBFF]$/.test(shown) && /[\uDC00-\uDFFF]/.test(text.charAt(maxLength))) shown = shown.slice(0, -1)
+  return shown.replace(UNPRINTABLE, (char) => {
+    const code = char.codePointAt(0)!
+    return code > 0xffff ? `\\u{${code.toString(16)}}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
+/**
+ * The library's own server-side errors and the words they may show. A backend's text (a Redis reply such
+ * as `CROSSSLOT Keys in request don't hash to the same slot`, a host name, a command) stays in the log.
+ */
+const SERVER_ERROR_DETAILS: Record<string, string> = {
+  FVIEWS_ERR_BROKER_UNAVAILABLE: 'The event broker is unavailable',
+  FVIEWS_ERR_BROKER_CLOSED: 'The event broker is closed',
+  FVIEWS_ERR_STREAM_SLOW: 'The event stream was closed because the client reads too slowly; reconnect to resume'
+}
+
+export interface RevealedServerError {
+  status: number
+  code: string
+  /** Present when the error may be described; otherwise the caller says it was logged. */
+  detail?: string
+}
+
+/**
+ * What a server-side failure that is not an HttpError may reveal, decided in ONE place for HTTP answers
+ * (problemFor) and for the `event: error` frame of a stream that already began: the library's own errors
+ * (FVIEWS_ERR_*) keep their code and their 5xx status (500 otherwise), with a detail in the library's words when there is one
+ * (never their message: it may carry a backend's text); Fastify's own 503s (a handler timeout) keep their
+ * fixed message; anything else is a 500 FVIEWS_ERR_INTERNAL that says nothing.
+ */
+export function revealedServerError (error: unknown): RevealedServerError {
+  const { code, statusCode, message } = (error ?? {}) as { code?: unknown, statusCode?: unknown, message?: unknown }
+  if (typeof code === 'string' && code.startsWith('FVIEWS_ERR_')) {
+    // One of ours that reaches this point is the server's failure, whatever status it was made with (a
+    // 400 topic error thrown inside a stream's generator is the generator's bug): it keeps its code.
+    const status = typeof statusCode === 'number' && statusCode >= 500 && statusCode < 600 ? statusCode : 500
+    const detail = SERVER_ERROR_DETAILS[code]
+    return detail === undefined ? { status, code } : { status, code, detail }
+  }
+  if (statusCode === 503 && typeof code === 'string' && code.startsWith('FST_') && typeof message === 'string') {
+    return { status: 503, code, detail: message }
+  }
+  return { status: 500, code: 'FVIEWS_ERR_INTERNAL' }
+}
+
+/**
+ * The response headers an error asks for (`error.headers`, as Fastify's own error handler and plugins such
+ * as @fastify/jwt use it: a 401's `WWW-Authenticate`, a 429's `Retry-After`), keeping string values only.
+ */
+export function errorHeaders (error: unknown): Record<string, string> {
+  const headers = (error as { headers?: unknown } | null | undefined)?.headers
+  if (headers === null || typeof headers !== 'object') return {}
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
 }

@@ -14,6 +14,9 @@ t.test('the error table: each constant is named after its code, and every code i
   }
   const documented = [...readme.matchAll(/`(FVIEWS_ERR_[A-Z_]+)`/g)].map((match) => match[1])
   const known = new Set([...entries.map(([name]) => name), 'FVIEWS_ERR_VALIDATION', 'FVIEWS_ERR_INTERNAL', 'FVIEWS_ERR_ROUTE_NOT_FOUND', 'FVIEWS_ERR_METHOD_NOT_ALLOWED',
-    'FVIEWS_ERR_TOPIC_FORBIDDEN', 'FVIEWS_ERR_AUTHORIZE_FAILED', 'FVIEWS_ERR_OVER_CAPACITY', 'FVIEWS_ERR_UNHEALTHY'])
+    'FVIEWS_ERR_TOPIC_FORBIDDEN', 'FVIEWS_ERR_AUTHORIZE_FAILED', 'FVIEWS_ERR_OVER_CAPACITY', 'FVIEWS_ERR_UNHEALTHY',
+    'FVIEWS_ERR_EVENT_NOT_PUBLISHED', 'FVIEWS_ERR_EVENT_UNCONFIRMED',
+    'FVIEWS_ERR_REQUEST_MALFORMED', 'FVIEWS_ERR_REQUEST_HEADERS_TOO_LARGE', 'FVIEWS_ERR_REQUEST_TIMEOUT',
+    'FVIEWS_ERR_STREAM_NOT_ACCEPTABLE'])
   for (const code of documented) t.ok(known.has(code), `${code} documented in README.md exists`)
 })

@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { fastifyViews } from './plugin.js'
 import { sendProblem } from '../problem-reply.js'
 import { problem } from '../problem.js'
+import { withProblemServerOptions } from '../http/client-errors.js'
+import { withStrictBodies } from '../http/validation.js'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../broker/create-broker.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
@@ -78,7 +80,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     throw new FVIEWS_ERR_OPTION_INVALID('metricsRegistry', "expected a prom-client Registry, e.g. new Registry() or the default register of `import { register } from 'prom-client'`")
   }
 
-  const app = Fastify(options.fastify ?? {})
+  const app = Fastify(withStrictBodies(withProblemServerOptions(options.fastify ?? {})))
   const broker = options.broker ?? createBroker({
     redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })

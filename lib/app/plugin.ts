@@ -19,6 +19,9 @@ import { streamRegistryOf } from '../sse/registry.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
 import { errorHandlerOwner, setNotFoundHandlerUnlessSet, swaggerIsRegistered } from './coexistence.js'
 import { documentAppAuthorize, mountTopics } from './topics-setup.js'
+import { problemsForClientErrors, refuseMissingHost } from '../http/client-errors.js'
+import { strictBodies } from '../http/validation.js'
+import { negotiateEventStreams } from '../http/accept.js'
 
 /** The options of configureApp are the plugin's. */
 export type ConfigureAppOptions = FastifyViewsOptions
@@ -70,6 +73,15 @@ async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions
 
   installErrorHandler(app, options.errorHandler)
   installNotFoundHandler(app, options.notFound)
+  if (options.errorHandler !== false) {
+    // Requests Node cannot parse answer as problem documents too (the router's refusals need server options).
+    problemsForClientErrors(app)
+    refuseMissingHost(app)
+  }
+  // JSON bodies are validated without type coercion; params, querystring and headers keep it.
+  strictBodies(app)
+  // An event-stream route refuses, with a 406, a request whose Accept excludes text/event-stream.
+  negotiateEventStreams(app)
   documentAppAuthorize(app, options)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.

@@ -19,7 +19,7 @@ import { assertSafeField } from '../sse/encoder.js'
 import { topicSetKey } from './cursor.js'
 import { BrokerMessage } from './message.js'
 import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
-import { topicProblem } from './topics.js'
+import { printableTopic, topicProblem } from './topics.js'
 
 export interface BrokerOptions {
   /** Isolates applications sharing one Redis: prefixes every key and channel. */
@@ -143,7 +143,7 @@ export abstract class Broker {
   async publish (topic: string, event: string, data: unknown): Promise<PublishResult> {
     if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
     const problem = topicProblem(topic)
-    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
+    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${printableTopic(topic)}': ${problem}`)
     if (typeof event !== 'string' || event === '') throw new FVIEWS_ERR_SSE_INVALID_FIELD('event', 'a published event needs a name')
     assertSafeField('event', event)
     const json = JSON.stringify(data === undefined ? null : data)
@@ -160,7 +160,7 @@ export abstract class Broker {
     if (topics.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('subscribe to at least one topic')
     for (const topic of topics) {
       const problem = topicProblem(topic)
-      if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
+      if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${printableTopic(topic)}': ${problem}`)
     }
     return new TopicEventIterator<T>(this, topics, options)
   }

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fas
 import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
 import { HttpError } from '../http-errors.js'
-import { problem, problemFromHttpError } from '../problem.js'
+import { problem, problemFromHttpError, revealedServerError } from '../problem.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import type { MaybePromise, OperationSchema } from '../views/types.js'
 import type { View } from '../views/view.js'
@@ -72,16 +72,11 @@ function registryOf (request: FastifyRequest): StreamRegistry | undefined {
 /** The `event: error` frame that replaces a failure once streaming has begun; the error is logged. */
 export function errorFrame (request: FastifyRequest, error: unknown): string {
   request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
-  const { code, statusCode } = (error ?? {}) as { code?: unknown, statusCode?: unknown }
-  // The library's own errors keep their code and status (a broker outage is a 503 here as anywhere);
-  // anything else says nothing of the internals.
-  const own = typeof code === 'string' && code.startsWith('FVIEWS_ERR_')
-  const status = own && typeof statusCode === 'number' && statusCode >= 500 && statusCode < 600 ? statusCode : 500
+  // The same decision as an HTTP answer's (problemFor): what a server-side failure may reveal.
+  const revealed = revealedServerError(error)
   const doc = error instanceof HttpError
     ? problemFromHttpError(error, request)
-    : problem(status, `The event stream failed; the error was logged with request id ${String(request.id)}`, request, {
-      code: own ? code : 'FVIEWS_ERR_INTERNAL'
-    })
+    : problem(revealed.status, revealed.detail ?? `The event stream failed; the error was logged with request id ${String(request.id)}`, request, { code: revealed.code })
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
 }
 

@@ -7,11 +7,15 @@
  *   }
  *   app.post('/comments', publishEvent({ topic: 'comments' })(async (request) => saveComment(request.body)))
  *
- * The publish is awaited before the answer leaves: a publish that fails turns the request into a 503
- * problem document (FVIEWS_ERR_BROKER_UNAVAILABLE), never a 2xx whose event vanished.
+ * The publish is awaited before the answer leaves, however the handler answers (a returned value, or
+ * `reply.send(x)` now or from a callback: see held-answer.ts), and it publishes the body being sent. A
+ * publish that fails turns the answer into a 503 problem document that says the change WAS applied
+ * (FVIEWS_ERR_EVENT_NOT_PUBLISHED / FVIEWS_ERR_EVENT_UNCONFIRMED, `applied: true`) and sends no
+ * Retry-After: repeating a non-idempotent request would apply it twice. Never a 2xx whose event vanished.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ServiceUnavailableError } from '../http-errors.js'
+import { type HttpError, ServiceUnavailableError } from '../http-errors.js'
+import { holdAnswer } from './held-answer.js'
 import { copyRouteTag } from '../views/actions.js'
 import { inferTopicFromRoute } from '../broker/topics.js'
 import type { View } from '../views/view.js'
@@ -46,14 +50,38 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
   if (broker === undefined) throw new TypeError('publishEvent: the app has no broker; create it with createApp() or decorate app.broker')
   const context: PublishContext<R> = { request, result, params: request.params }
   const data = options.extractData === undefined ? result : options.extractData(result, context)
+  const topics = topicsOf(options, context)
   try {
-    for (const topic of topicsOf(options, context)) await broker.publish(topic, event, data)
+    for (const topic of topics) await broker.publish(topic, event, data)
   } catch (error) {
-    request.log.error({ err: error, event }, 'publishEvent: the event could not be published')
-    throw new ServiceUnavailableError(
-      `The change was applied but its '${event}' event could not be published: ${(error as Error).message}`,
-      { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '1' }, cause: error })
+    request.log.error({ err: error, event, topics }, 'publishEvent: the change was applied but its event could not be published')
+    throw changeAppliedEventNotPublished(event, topics, error)
   }
+}
+
+/**
+ * Whether the broker could not tell if the event went out (sent, never confirmed) rather than knowing it
+ * did not: the Redis broker marks its publish errors `published: false` or `published: 'unknown'`.
+ */
+function outcomeUnknown (error: unknown): boolean {
+  return (error as { published?: unknown } | null | undefined)?.published === 'unknown'
+}
+
+/**
+ * The answer to a change that was applied while its event was not (or maybe not) published. It says so
+ * plainly and sends no Retry-After: the change must not be repeated, the client should read the state.
+ * The broker's own words stay in the log: they may name backend internals.
+ */
+function changeAppliedEventNotPublished (event: string, topics: string[], error: unknown): HttpError {
+  const unknown = outcomeUnknown(error)
+  const what = unknown
+    ? `whether its '${event}' event was published is unknown: the event broker did not confirm it`
+    : `its '${event}' event could not be published: the event broker is unavailable`
+  return new ServiceUnavailableError(`The change was applied, but ${what}. Do not repeat the request; read the current state instead.`, {
+    code: unknown ? 'FVIEWS_ERR_EVENT_UNCONFIRMED' : 'FVIEWS_ERR_EVENT_NOT_PUBLISHED',
+    extensions: { applied: true, publication: unknown ? 'unknown' : 'failed', event, topics },
+    cause: error
+  })
 }
 
 /**
@@ -68,22 +96,80 @@ function notFound (operation: string, result: unknown): boolean {
 
 type RouteHandler = (this: any, request: FastifyRequest, reply: FastifyReply) => unknown
 
+function isThenable (value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function'
+}
+
+/**
+ * A handler that answered past Fastify's send (reply.hijack() and a raw write): its answer could not be
+ * held, so publishing now would announce after the fact a body we never saw. Say so instead of guessing.
+ */
+function answeredAroundTheHold (hold: ReturnType<typeof holdAnswer>, request: FastifyRequest, event: string): undefined {
+  hold.release()
+  request.log.warn({ event }, 'publishEvent: the handler answered without reply.send (hijacked); nothing was published')
+  return undefined
+}
+
+/**
+ * A plain handler, answering through a held reply: whatever it answers with - a returned value, or
+ * reply.send now or later - is published before Fastify sends it. Sync stays sync: a sync handler that
+ * returns nothing sends later, as Fastify expects, and the hold waits for that send.
+ */
+function publishingHandlerOf (target: RouteHandler, options: PublishEventOptions, event: string): RouteHandler {
+  return function publishingHandler (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+    const hold = holdAnswer(reply, async (body) => { await publishResult(options, event, request, body as any) })
+    let result: unknown
+    try {
+      result = target.call(this, request, reply)
+    } catch (error) {
+      hold.release()
+      throw error
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(async (value) => {
+        // An async handler that returned `reply` resolves only once the answer left (reply.then), so a
+        // value still undefined here is Fastify's empty answer - unless the handler already sent.
+        if (hold.taken) await hold.finished()
+        else if (reply.sent || reply.raw.headersSent) answeredAroundTheHold(hold, request, event)
+        else await hold.send(value)
+      }, (error: unknown) => {
+        hold.release()
+        throw error
+      })
+    }
+    if (!hold.taken && (reply.sent || reply.raw.headersSent)) return answeredAroundTheHold(hold, request, event)
+    if (result === undefined || result === reply) return hold.taken ? reply : result
+    return hold.send(result)
+  }
+}
+
 export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
   function apply<This extends View, F extends (this: This, ...args: any[]) => any> (method: F, context: ClassMethodDecoratorContext<This, F>): F
   function apply<F extends RouteHandler> (handler: F): F
   function apply (target: Function, context?: ClassMethodDecoratorContext<any, any>): Function {
     const event = options.event ?? (context === undefined ? target.name : String(context.name)) ?? 'message'
     const wrapped = context === undefined
-      ? async function publishingHandler (this: unknown, request: FastifyRequest, reply: FastifyReply) {
-        const result = await target.call(this, request, reply)
-        if (reply.statusCode < 400) await publishResult(options, event || 'message', request, result === reply ? undefined : result)
-        return result
-      }
+      ? publishingHandlerOf(target as RouteHandler, options, event || 'message')
       : async function publishingMethod (this: View, ...args: unknown[]) {
-        const result = await target.apply(this, args)
-        // A generic view's "not found" answers a 404: nothing changed, nothing to announce.
+        const reply = this.reply as FastifyReply | undefined
+        // A method may answer itself with this.reply.send(x): that answer is held until its event is published.
+        const hold = reply === undefined ? undefined : holdAnswer(reply, async (body) => { await publishResult(options, event, this.request, body as any) })
+        let result: unknown
+        try {
+          result = await target.apply(this, args)
+        } catch (error) {
+          hold?.release()
+          throw error
+        }
+        if (hold?.taken === true) {
+          await hold.finished()
+          return reply
+        }
+        hold?.release()
+        // A refusal (4xx) or a generic view's "not found" (a 404): nothing changed, nothing to announce.
+        if (reply !== undefined && reply.statusCode >= 400) return result
         if (this instanceof GenericViewBase && notFound(String(context.name), result)) return result
-        await publishResult(options, event, this.request, result)
+        await publishResult(options, event, this.request, result as R)
         return result
       }
     copyRouteTag(target, wrapped)

@@ -28,8 +28,9 @@ import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
 import type { BrokerMessage } from '../broker/message.js'
-import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, topicProblem } from '../broker/topics.js'
+import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
 import { TopicMetrics } from './metrics.js'
+import { revealedServerError } from '../problem.js'
 
 export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
 
@@ -126,7 +127,7 @@ export function requestedTopics (request: FastifyRequest, options: SubscriptionV
   if (raw.length > max) throw new BadRequestError(`Too many topics: ${raw.length}, at most ${max}`, INVALID_TOPIC)
   for (const topic of raw) {
     const reason = topicProblem(topic, { maxLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH })
-    if (reason !== undefined) throw new BadRequestError(`Invalid topic '${topic.slice(0, 64)}': ${reason}`, INVALID_TOPIC)
+    if (reason !== undefined) throw new BadRequestError(`Invalid topic '${printableTopic(topic)}': ${reason}`, INVALID_TOPIC)
   }
   return [...new Set(raw)]
 }
@@ -227,7 +228,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     await subscription.join()
   } catch (error) {
     metrics.closed(topics.length, false)
-    throw new ServiceUnavailableError(`Cannot subscribe now: ${(error as Error).message}`,
+    throw new ServiceUnavailableError(`Cannot subscribe now. ${revealedServerError(error).detail ?? 'The event broker did not answer'}`,
       { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '2' }, cause: error })
   }
   stream.onClose((reason) => {

@@ -22,7 +22,7 @@ t.test('bad topics are refused with a 400 problem document and nothing streamed'
     ['/events?topic=a,,b', "Invalid topic '': empty"],
     [`/events?topic=${'x'.repeat(257)}`, `Invalid topic '${'x'.repeat(64)}': longer than 256 characters`],
     ['/events?topic=a%20b', "Invalid topic 'a b': contains whitespace"],
-    ['/events?topic=a%01b', "Invalid topic 'a\u0001b': contains a control character"],
+    ['/events?topic=a%01b', "Invalid topic 'a\\u0001b': contains a control character"],
     [`/events?topic=${Array.from({ length: 33 }, (_, i) => `t${i}`).join(',')}`, 'Too many topics: 33, at most 32']
   ]
   for (const [path, detail] of cases) {

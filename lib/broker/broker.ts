@@ -323,7 +323,7 @@ export abstract class Broker {
         const release = batch.filter((state) => state.subscribers.size === 0 && state.listening)
         const forget = batch.filter((state) => state.subscribers.size === 0 && !state.listening)
         const acquire = batch.filter((state) => state.subscribers.size > 0 && !state.listening)
-        for (const state of forget) this.topics.delete(state.topic)
+        for (const state of forget) this.forget(state)
         if (release.length > 0) await this.release(release)
         if (acquire.length > 0) await this.acquire(acquire)
       }
@@ -348,8 +348,17 @@ export abstract class Broker {
     // A subscriber may have joined while the release was in flight: the next batch listens again.
     for (const state of states) {
       if (state.subscribers.size > 0) this.dirty.add(state)
-      else if (!state.listening) this.topics.delete(state.topic)
+      else if (!state.listening) this.forget(state)
     }
+  }
+
+  /**
+   * Drops a state nobody uses - only if it is still the topic's current one. A stale state left in a batch
+   * deleted a newer state of its topic by name: its subscriber got `subscribed`, then nothing, and its
+   * channel stayed subscribed after it left (issue 11 #1, test/broker/reconcile-race.test.ts).
+   */
+  private forget (state: TopicState): void {
+    if (state.subscribers.size === 0 && !state.listening && this.topics.get(state.topic) === state) this.topics.delete(state.topic)
   }
 
   private async acquire (states: TopicState[]): Promise<void> {
@@ -390,7 +399,7 @@ export abstract class Broker {
           waiter.reject(failure)
         }
         if (state.subscribers.size > 0) this.dirty.add(state)
-        else this.topics.delete(state.topic)
+        else this.forget(state)
       }
       try { await this.unlisten(topics) } catch { /* the backend is down: nothing to release */ }
     }

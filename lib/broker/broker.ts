@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_SSE_INVALID_FIELD, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { assertSafeField } from '../sse/encoder.js'
-import { topicSetKey } from './cursor.js'
+import { MAX_SUBSCRIPTION_TOPICS, topicSetKey } from './cursor.js'
 import { BrokerMessage } from './message.js'
 import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
 import { topicProblem } from './topics.js'
@@ -24,17 +24,51 @@ import { topicProblem } from './topics.js'
 export interface BrokerOptions {
   /** Isolates applications sharing one Redis: prefixes every key and channel. */
   topicPrefix?: string
-  /** Events kept per topic for resume (default 1,000). */
+  /**
+   * Retention, per topic: every event of the last `historyWindowSeconds`, and of older events the newest
+   * `historyBytes` - so a client closed for slowness (it lacks at most its byte budget) that reconnects
+   * within the window resumes exactly. `historySize` is only a hard cap on the count.
+   * An event's size is its name and data plus EVENT_OVERHEAD_BYTES (about its id and framing).
+   */
+  historyBytes?: number
+  /** See historyBytes (default 60 s). */
+  historyWindowSeconds?: number
+  /** Hard cap of events kept per topic (default historyBytes / EVENT_OVERHEAD_BYTES: it never binds first). */
   historySize?: number
   /** History of a topic is dropped this long after its last event (default 3,600 s). */
   historyTtlSeconds?: number
   logger?: FastifyBaseLogger
 }
 
+/** Bytes of history per topic by default: 16 times the default 1 MiB stream budget. */
+export const DEFAULT_HISTORY_BYTES = 16 * 1024 * 1024
+export const DEFAULT_HISTORY_WINDOW_SECONDS = 60
+/** What an event costs history beyond its name and data: about its `id:` line and SSE framing. */
+export const EVENT_OVERHEAD_BYTES = 64
+/**
+ * What a client closed for slowness may lack beyond its byte budget: what its kernel socket buffers held
+ * when the connection was cut (Linux' default tcp_wmem maximum is 4 MiB).
+ */
+export const SOCKET_ALLOWANCE_BYTES = 4 * 1024 * 1024
+/** Most events one history read returns: catch-up and replay read in pages. */
+export const HISTORY_PAGE = 1000
+
 export interface PublishResult {
   topic: string
   epoch: string
   offset: number
+}
+
+/** The topics of one publish, deduplicated in their order; throws on a bad one. */
+export function publishTopics (topics: string | readonly string[]): string[] {
+  const list = typeof topics === 'string' ? [topics] : [...new Set(topics)]
+  if (list.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('publish to at least one topic')
+  if (list.length > MAX_SUBSCRIPTION_TOPICS) throw new FVIEWS_ERR_TOPIC_INVALID(`one publish reaches at most ${MAX_SUBSCRIPTION_TOPICS} topics, got ${list.length}`)
+  for (const topic of list) {
+    const problem = topicProblem(topic)
+    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${String(topic).slice(0, 64)}': ${problem}`)
+  }
+  return list
 }
 
 export interface TopicHistory {
@@ -102,6 +136,8 @@ export abstract class Broker {
   abstract readonly backend: string
   readonly topicPrefix: string
   readonly historySize: number
+  readonly historyBytes: number
+  readonly historyWindowSeconds: number
   readonly historyTtlSeconds: number
   readonly stats: BrokerStats = { publishedEvents: 0, receivedEvents: 0, reconnects: 0, activeTopics: 0, gapsFilled: 0, eventsLost: 0 }
   protected readonly log: FastifyBaseLogger | undefined
@@ -113,22 +149,27 @@ export abstract class Broker {
 
   constructor (options: BrokerOptions = {}) {
     this.topicPrefix = options.topicPrefix ?? ''
-    this.historySize = options.historySize ?? 1000
+    this.historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES
+    this.historyWindowSeconds = options.historyWindowSeconds ?? DEFAULT_HISTORY_WINDOW_SECONDS
+    this.historySize = options.historySize ?? Math.ceil(this.historyBytes / EVENT_OVERHEAD_BYTES)
     this.historyTtlSeconds = options.historyTtlSeconds ?? 3600
     this.log = options.logger
   }
 
   /** Connects the backend; createApp calls it when the app starts. */
   abstract connect (): Promise<void>
-  /** Stores the event with the topic's next offset and hands it to every instance's subscribers. */
-  protected abstract append (topic: string, event: string, json: string): Promise<PublishResult>
+  /**
+   * Stores one copy of the event in each topic with the topic's next offset, every copy carrying the
+   * topic list, and hands them to every instance's subscribers; atomically where the backend can.
+   */
+  protected abstract append (topics: string[], event: string, json: string): Promise<PublishResult[]>
   /** Starts receiving the topics' events. */
   protected abstract listen (topics: string[]): Promise<void>
   protected abstract unlisten (topics: string[]): Promise<void>
   /** Current epoch and last offset of each topic ('' and 0 for a topic without events). */
   protected abstract positions (topics: string[]): Promise<Array<{ epoch: string, head: number }>>
-  /** The topic's events after `after`, in order, at most `historySize`. */
-  abstract history (topic: string, after: number): Promise<TopicHistory>
+  /** The topic's events after `after`, in order, at most `limit` (default HISTORY_PAGE). */
+  abstract history (topic: string, after: number, limit?: number): Promise<TopicHistory>
   abstract health (): BrokerHealth
 
   async close (): Promise<void> {
@@ -139,17 +180,23 @@ export abstract class Broker {
     }
   }
 
-  /** Publishes `data` (any JSON value) as `event` on `topic`; resolves once the backend has accepted it. */
-  async publish (topic: string, event: string, data: unknown): Promise<PublishResult> {
+  /**
+   * Publishes `data` (any JSON value) as `event` on a topic, or once on several topics (`['tasks',
+   * 'task:7']`): a client subscribed to several of them gets it once (issue 11 #18). Resolves once the
+   * backend has accepted it, with the position of each topic's copy.
+   */
+  async publish (topic: string, event: string, data: unknown): Promise<PublishResult>
+  async publish (topics: readonly string[], event: string, data: unknown): Promise<PublishResult[]>
+  async publish (topics: string | readonly string[], event: string, data: unknown): Promise<PublishResult | PublishResult[]>
+  async publish (topics: string | readonly string[], event: string, data: unknown): Promise<PublishResult | PublishResult[]> {
     if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
-    const problem = topicProblem(topic)
-    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
+    const list = publishTopics(topics)
     if (typeof event !== 'string' || event === '') throw new FVIEWS_ERR_SSE_INVALID_FIELD('event', 'a published event needs a name')
     assertSafeField('event', event)
     const json = JSON.stringify(data === undefined ? null : data)
-    const result = await this.append(topic, event, json)
+    const results = await this.append(list, event, json)
     this.stats.publishedEvents++
-    return result
+    return typeof topics === 'string' ? results[0] : results
   }
 
   /**
@@ -158,6 +205,7 @@ export abstract class Broker {
    */
   subscribe<T = unknown> (topics: readonly string[], options: SubscribeOptions = {}): TopicEventIterator<T> {
     if (topics.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('subscribe to at least one topic')
+    if (topics.length > MAX_SUBSCRIPTION_TOPICS) throw new FVIEWS_ERR_TOPIC_INVALID(`subscribe to at most ${MAX_SUBSCRIPTION_TOPICS} topics, got ${topics.length}`)
     for (const topic of topics) {
       const problem = topicProblem(topic)
       if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${topic.slice(0, 64)}': ${problem}`)
@@ -215,6 +263,14 @@ export abstract class Broker {
     const now = Date.now()
     this.lastPublishTime = now > this.lastPublishTime ? now : this.lastPublishTime + 0.001
     return this.lastPublishTime
+  }
+
+  /**
+   * The backend's current epoch and last offset of each topic - ahead of what this process delivered when
+   * its subscriber lags (issue 11 #7: a cursor from a faster instance is not invalid for that).
+   */
+  heads (topics: string[]): Promise<Array<{ epoch: string, head: number }>> {
+    return this.positions(topics)
   }
 
   /** Number of local subscribers of a topic (0 when not listened to). */
@@ -297,8 +353,9 @@ export abstract class Broker {
         this.stats.gapsFilled++
         for (const message of messages) if (message.epoch === state.epoch) this.accept(state, message)
         for (const message of held) this.accept(state, message)
-        // Events that arrived while the last read was in flight may have opened a new gap.
-        if (state.held.length === 0) return
+        // Events that arrived while the last read was in flight may have opened a new gap; a full page
+        // means history has more.
+        if (state.held.length === 0 && history.messages.length < HISTORY_PAGE) return
       }
     } catch (error) {
       this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')

@@ -32,7 +32,7 @@ export interface PublishEventOptions<R = any> {
   extractData?: (result: R, context: PublishContext<R>) => unknown
 }
 
-interface Publisher { publish (topic: string, event: string, data: unknown): Promise<unknown> }
+interface Publisher { publish (topics: string[], event: string, data: unknown): Promise<unknown> }
 
 function topicsOf<R> (options: PublishEventOptions<R>, context: PublishContext<R>): string[] {
   const topic = typeof options.topic === 'function' ? options.topic(context) : options.topic
@@ -47,7 +47,8 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
   const context: PublishContext<R> = { request, result, params: request.params }
   const data = options.extractData === undefined ? result : options.extractData(result, context)
   try {
-    for (const topic of topicsOf(options, context)) await broker.publish(topic, event, data)
+    // One publish to all its topics: a client subscribed to several of them gets the event once.
+    await broker.publish(topicsOf(options, context), event, data)
   } catch (error) {
     request.log.error({ err: error, event }, 'publishEvent: the event could not be published')
     throw new ServiceUnavailableError(

@@ -224,6 +224,40 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     await until(() => broker.listenedTopics().length === 0, 'no topic is listened to')
   })
 
+  t.test(`${name}: issue-11-18: one publish to several topics reaches a subscriber of several of them once, live and on resume`, async (t) => {
+    const broker = await open(t)
+    const both = broker.subscribe(['tasks', 'task:7'])
+    const onlyOne = broker.subscribe(['task:7'])
+    t.teardown(() => onlyOne.return())
+    await take(both, 1)
+    await take(onlyOne, 1)
+    const copies = await broker.publish(['tasks', 'task:7'], 'updated', { id: 7, n: 1 })
+    t.same(copies.map((copy) => [copy.topic, copy.offset]), [['tasks', 1], ['task:7', 1]], 'one copy per topic, each with its own offset')
+    await broker.publish('tasks', 'created', { id: 8, n: 2 })
+    await broker.publish(['task:7', 'tasks'], 'updated', { id: 7, n: 3 })
+    await broker.publish('task:7', 'commented', { id: 7, n: 4 })
+    const live = await take(both, 4)
+    t.same(live.map((event) => [event.event, (event.data as { n: number }).n, event.topic]),
+      [['updated', 1, 'tasks'], ['created', 2, 'tasks'], ['updated', 3, 'task:7'], ['commented', 4, 'task:7']],
+      'each publish once, through the first of its topics the subscription has')
+    t.same((await take(onlyOne, 3)).map((event) => (event.data as { n: number }).n), [1, 3, 4], 'a subscriber of one topic gets every copy of it')
+    // Nothing more arrives: a fifth publish is the next item.
+    await broker.publish('tasks', 'created', { id: 9, n: 5 })
+    t.same((await take(both, 1)).map((event) => (event.data as { n: number }).n), [5], 'no duplicate followed')
+    await both.return()
+
+    // Resume from before all of them: the replay applies the same rule.
+    const resumed = broker.subscribe(['task:7', 'tasks'], { lastEventId: live[0].id })
+    t.teardown(() => resumed.return())
+    const replay = await take(resumed, 5)
+    t.equal(replay[0].event, 'subscribed')
+    t.same(replay.slice(1).map((event) => (event.data as { n: number }).n), [2, 3, 4, 5], 'the replay has each publish once')
+    await broker.publish(['tasks', 'task:7'], 'updated', { id: 7, n: 6 })
+    t.same((await take(resumed, 1)).map((event) => (event.data as { n: number }).n), [6], 'then live, once')
+    await broker.publish('tasks', 'created', { n: 7 })
+    t.same((await take(resumed, 1)).map((event) => (event.data as { n: number }).n), [7], 'and no duplicate of 6')
+  })
+
   t.test(`${name}: publishing refuses bad topics and event names, and everything once closed`, async (t) => {
     const broker = await open(t)
     await t.rejects(broker.publish('', 'x', 1), { code: 'FVIEWS_ERR_TOPIC_INVALID', message: "Invalid topic: '': empty" })

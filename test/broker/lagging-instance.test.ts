@@ -18,7 +18,7 @@ class LaggingRedisBroker extends RedisBroker {
     else super.receive(message)
   }
 
-  catchUp (): void {
+  stopLagging (): void {
     this.holding = false
     for (const message of this.heldBack.splice(0)) super.receive(message)
   }
@@ -53,7 +53,7 @@ for (const topics of [['orders'], ['orders', 'refunds']]) {
     t.teardown(() => resumed.return())
     const [opened] = await take(resumed, 1)
     t.same([opened.event, opened.id], ['subscribed', seen[4].id], 'it resumes at its cursor: no invalid-offset reset')
-    slow.catchUp()
+    slow.stopLagging()
     await fast.publish(topics, 'note', { n: 6 })
     t.same(numbers(await take(resumed, 1)), [6], 'the next event is the first it had not seen: no duplicate of 3-5')
     t.same(numbers(await take(other, 4)), [3, 4, 5, 6], 'the lagging instance itself lost nothing')

@@ -8,7 +8,7 @@ import { encodeCursor } from '../../lib/broker/cursor.js'
 
 export interface BrokerFactory {
   /** A fresh broker, connected, with the given options; closed by the suite. */
-  make: (options?: { historySize?: number }) => Promise<Broker>
+  make: (options?: { historySize?: number, historyBytes?: number, historyWindowSeconds?: number }) => Promise<Broker>
   /** Makes the topic lose its history and offsets (a Redis restart without persistence, an expiry). */
   forget: (broker: Broker, topic: string) => Promise<void>
 }
@@ -40,7 +40,7 @@ async function until (check: () => boolean, what: string): Promise<void> {
 }
 
 export function brokerContract (t: Test, name: string, factory: BrokerFactory): void {
-  const open = async (t: Test, options?: { historySize?: number }) => {
+  const open = async (t: Test, options?: { historySize?: number, historyBytes?: number, historyWindowSeconds?: number }) => {
     const broker = await factory.make(options)
     t.teardown(() => broker.close())
     return broker
@@ -256,6 +256,27 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     t.same((await take(resumed, 1)).map((event) => (event.data as { n: number }).n), [6], 'then live, once')
     await broker.publish('tasks', 'created', { n: 7 })
     t.same((await take(resumed, 1)).map((event) => (event.data as { n: number }).n), [7], 'and no duplicate of 6')
+  })
+
+  t.test(`${name}: issue-11-4: history keeps every event of the window and, of older ones, the newest historyBytes; the count caps it`, async (t) => {
+    // Each event costs 64 + 'x' + '"000"' = 70 bytes of history.
+    const broker = await open(t, { historyBytes: 5 * 70, historyWindowSeconds: 10, historySize: 1000 })
+    let clock = 1_000_000
+    ;(broker as unknown as { publishTime: () => number }).publishTime = () => ++clock
+    const offsets = async (topic: string) => (await broker.history(topic, 0)).messages.map((message) => message.offset)
+    for (let n = 1; n <= 20; n++) await broker.publish('kept', 'x', String(n).padStart(3, '0'))
+    t.same(await offsets('kept'), Array.from({ length: 20 }, (_, i) => i + 1), 'all 20 are within the window: all kept, beyond historyBytes')
+    clock += 20_000
+    await broker.publish('kept', 'x', '021')
+    t.same(await offsets('kept'), [16, 17, 18, 19, 20, 21], 'once they are older than the window: the newest 350 bytes of them, and the new one')
+    for (let n = 22; n <= 30; n++) await broker.publish('kept', 'x', String(n).padStart(3, '0'))
+    t.same(await offsets('kept'), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30], 'the new ones are within the window again')
+
+    const capped = await open(t, { historyBytes: 1000 * 70, historyWindowSeconds: 10, historySize: 3 })
+    for (let n = 1; n <= 10; n++) await capped.publish('capped', 'x', String(n).padStart(3, '0'))
+    t.same((await capped.history('capped', 0)).messages.map((message) => message.offset), [8, 9, 10], 'historySize caps the count, window or not')
+    const paged = await broker.history('kept', 15, 4)
+    t.same(paged.messages.map((message) => message.offset), [16, 17, 18, 19], 'history reads are paged by their limit')
   })
 
   t.test(`${name}: publishing refuses bad topics and event names, and everything once closed`, async (t) => {

@@ -51,29 +51,48 @@ local function timeOf (f)
   return 0
 end
 local function trim (meta, log, offset)
-  local first = tonumber(redis.call('HGET', meta, 'first') or '1')
-  local old = tonumber(redis.call('HGET', meta, 'old') or (first - 1))
-  local oldBytes = tonumber(redis.call('HGET', meta, 'oldBytes') or '0')
-  local moving = true
-  while moving and old < offset do
-    local entries = redis.call('XRANGE', log, (old + 1) .. '-0', '+', 'COUNT', 8)
+  local state = redis.call('HMGET', meta, 'first', 'old', 'oldBytes', 'oldNext')
+  local first = tonumber(state[1] or '1')
+  local old = tonumber(state[2] or (first - 1))
+  local oldBytes = tonumber(state[3] or '0')
+  -- The time of entry old + 1 when known: most publishes then read no entry at all.
+  local oldNext = tonumber(state[4] or '0')
+  local changed = false
+  if old + 1 == offset then oldNext = tonumber(ARGV[6]) end
+  local count = 1
+  while old < offset and (oldNext == 0 or oldNext <= cutoff) do
+    local entries = redis.call('XRANGE', log, (old + 1) .. '-0', '+', 'COUNT', count)
     if #entries == 0 then break end
+    oldNext = 0
     for _, entry in ipairs(entries) do
-      if not moving or timeOf(entry[2]) > cutoff then
-        moving = false
-      else
-        old = tonumber(string.match(entry[1], '^(%d+)'))
-        oldBytes = oldBytes + cost(entry[2])
+      if oldNext == 0 then
+        local t = timeOf(entry[2])
+        if t > cutoff then
+          oldNext = t
+        else
+          old = tonumber(string.match(entry[1], '^(%d+)'))
+          oldBytes = oldBytes + cost(entry[2])
+        end
       end
     end
+    changed = true
+    count = math.min(count * 2, 64)
   end
-  local dropping = true
-  while dropping and first <= offset do
-    local entries = redis.call('XRANGE', log, first .. '-0', '+', 'COUNT', 8)
+  count = 1
+  local from = first
+  -- An event costs at least 64: below that nothing older can go, and the count cap decides alone.
+  while first <= offset and (offset - first + 1 > maxlen or (first <= old and oldBytes - 64 >= bytes)) do
+    local entries = redis.call('XRANGE', log, first .. '-0', '+', 'COUNT', count)
     if #entries == 0 then break end
+    local dropping = true
     for _, entry in ipairs(entries) do
       local id = tonumber(string.match(entry[1], '^(%d+)'))
       local size = cost(entry[2])
+      -- Entries below were trimmed by an earlier version (MAXLEN ~): start from what is there.
+      if dropping and id > first then
+        first = id
+        if old < first - 1 then old = first - 1; oldBytes = 0 end
+      end
       if not dropping then
       elseif offset - id + 1 > maxlen then
         if id <= old then oldBytes = oldBytes - size else old = id end
@@ -85,9 +104,11 @@ local function trim (meta, log, offset)
         dropping = false
       end
     end
+    if not dropping then break end
+    count = math.min(count * 2, 64)
   end
-  redis.call('XTRIM', log, 'MINID', first .. '-0')
-  redis.call('HSET', meta, 'first', first, 'old', old, 'oldBytes', oldBytes)
+  if first ~= from then redis.call('XTRIM', log, 'MINID', first .. '-0') end
+  if changed or first ~= from then redis.call('HSET', meta, 'first', first, 'old', old, 'oldBytes', oldBytes, 'oldNext', oldNext) end
 end
 local out = {}
 local n = #KEYS / 2

@@ -17,7 +17,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_SSE_INVALID_FIELD, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { assertSafeField } from '../sse/encoder.js'
 import { MAX_SUBSCRIPTION_TOPICS, topicSetKey } from './cursor.js'
-import { BrokerMessage } from './message.js'
+import { BrokerMessage, mergeByTime } from './message.js'
 import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
 import { topicProblem } from './topics.js'
 
@@ -295,11 +295,41 @@ export abstract class Broker {
     this.accept(state, message)
   }
 
-  /** After a reconnect: read what every listened topic missed from history. */
+  /**
+   * After a reconnect: read what every listened topic missed from history, and deliver it merged across
+   * topics by publish time - topic by topic, a client of several got them out of publish order (found by
+   * the model-based test, test/broker/model.ts).
+   */
   protected catchUpAll (): void {
-    for (const state of this.topics.values()) {
-      if (state.ready && !state.catchingUp) void this.catchUp(state)
+    const states = [...this.topics.values()].filter((state) => state.ready && !state.catchingUp)
+    if (states.length > 0) void this.catchUpTogether(states)
+  }
+
+  private async catchUpTogether (states: TopicState[]): Promise<void> {
+    for (const state of states) state.catchingUp = true
+    const again: TopicState[] = []
+    try {
+      const reads = await Promise.all(states.map((state) => this.readMissed(state).catch((error: unknown) => {
+        this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
+        return undefined
+      })))
+      const lists: BrokerMessage[][] = []
+      reads.forEach((read, i) => {
+        if (read === undefined) return
+        lists.push(read.messages)
+        if (read.full) again.push(states[i])
+      })
+      for (const message of mergeByTime(lists)) {
+        const state = this.topics.get(message.topic)
+        if (state !== undefined && state.listening) this.accept(state, message)
+      }
+    } finally {
+      for (const state of states) {
+        state.catchingUp = false
+        if (state.held.length > 0 && !again.includes(state)) again.push(state)
+      }
     }
+    for (const state of again) void this.catchUp(state)
   }
 
   private accept (state: TopicState, message: BrokerMessage): void {
@@ -332,36 +362,46 @@ export abstract class Broker {
     state.catchingUp = true
     try {
       while (true) {
-        const history = await this.history(state.topic, state.epoch === '' ? 0 : state.head)
-        if (!state.listening) return
-        const held = state.held
-        state.held = []
-        let messages = history.messages
-        if (history.epoch !== state.epoch && history.epoch !== '') {
-          const hadEvents = state.epoch !== '' && state.head > 0
-          state.epoch = history.epoch
-          state.head = 0
-          if (hadEvents) this.lose(state, 'epoch-changed')
-          messages = (await this.history(state.topic, 0)).messages
-        }
-        const first = messages.find((message) => message.offset > state.head)
-        if (first !== undefined && first.offset > state.head + 1) {
-          this.stats.eventsLost += first.offset - state.head - 1
-          state.head = first.offset - 1
-          this.lose(state, 'history-trimmed')
-        }
-        this.stats.gapsFilled++
-        for (const message of messages) if (message.epoch === state.epoch) this.accept(state, message)
-        for (const message of held) this.accept(state, message)
+        const read = await this.readMissed(state)
+        if (read === undefined) return
+        for (const message of read.messages) this.accept(state, message)
         // Events that arrived while the last read was in flight may have opened a new gap; a full page
         // means history has more.
-        if (state.held.length === 0 && history.messages.length < HISTORY_PAGE) return
+        if (state.held.length === 0 && !read.full) return
       }
     } catch (error) {
       this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
     } finally {
       state.catchingUp = false
     }
+  }
+
+  /**
+   * What a topic missed: its history after `head` (handling a new epoch or a trimmed gap, which reset its
+   * live subscribers), then what was held while it was read; `full` when history has more.
+   */
+  private async readMissed (state: TopicState): Promise<{ messages: BrokerMessage[], full: boolean } | undefined> {
+    const history = await this.history(state.topic, state.epoch === '' ? 0 : state.head)
+    if (!state.listening) return undefined
+    const held = state.held
+    state.held = []
+    let messages = history.messages
+    if (history.epoch !== state.epoch && history.epoch !== '') {
+      const hadEvents = state.epoch !== '' && state.head > 0
+      state.epoch = history.epoch
+      state.head = 0
+      if (hadEvents) this.lose(state, 'epoch-changed')
+      messages = (await this.history(state.topic, 0)).messages
+    }
+    const first = messages.find((message) => message.offset > state.head)
+    if (first !== undefined && first.offset > state.head + 1) {
+      this.stats.eventsLost += first.offset - state.head - 1
+      state.head = first.offset - 1
+      this.lose(state, 'history-trimmed')
+    }
+    this.stats.gapsFilled++
+    const epoch = state.epoch
+    return { messages: messages.filter((message) => message.epoch === epoch).concat(held), full: history.messages.length >= HISTORY_PAGE }
   }
 
   private markDirty (state: TopicState): void {

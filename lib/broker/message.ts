@@ -91,3 +91,21 @@ export class BrokerMessage {
     return Buffer.from(`id: ${id}\n${this.body}`)
   }
 }
+
+/**
+ * Across topics there is no single order; publish time is the one a reader expects. Each topic keeps its
+ * own offset order even when clocks of publishing instances disagree (a plain sort could reorder it).
+ */
+export function mergeByTime (lists: BrokerMessage[][]): BrokerMessage[] {
+  if (lists.length <= 1) return lists[0] ?? []
+  const next = lists.map(() => 0)
+  const out: BrokerMessage[] = []
+  while (true) {
+    let pick = -1
+    for (let i = 0; i < lists.length; i++) {
+      if (next[i] < lists[i].length && (pick < 0 || lists[i][next[i]].time < lists[pick][next[pick]].time)) pick = i
+    }
+    if (pick < 0) return out
+    out.push(lists[pick][next[pick]++])
+  }
+}

@@ -13,7 +13,7 @@
 import { FVIEWS_ERR_STREAM_SLOW, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { HISTORY_PAGE, type Broker, type TopicState, type TopicSubscriber } from './broker.js'
 import { decodeCursor, encodeCursor, MAX_SUBSCRIPTION_TOPICS, sameEpochs, topicSetKey, type Position } from './cursor.js'
-import type { BrokerMessage } from './message.js'
+import { mergeByTime, type BrokerMessage } from './message.js'
 
 export type ControlEvent = 'subscribed' | 'reset'
 
@@ -248,22 +248,4 @@ interface Resume {
   /** The positions the replay starts from. */
   from: Position[]
   messages: BrokerMessage[]
-}
-
-/**
- * Across topics there is no single order; publish time is the one a reader expects. Each topic keeps its
- * own offset order even when clocks of publishing instances disagree (a plain sort could reorder it).
- */
-function mergeByTime (lists: BrokerMessage[][]): BrokerMessage[] {
-  if (lists.length <= 1) return lists[0] ?? []
-  const next = lists.map(() => 0)
-  const out: BrokerMessage[] = []
-  while (true) {
-    let pick = -1
-    for (let i = 0; i < lists.length; i++) {
-      if (next[i] < lists[i].length && (pick < 0 || lists[i][next[i]].time < lists[pick][next[pick]].time)) pick = i
-    }
-    if (pick < 0) return out
-    out.push(lists[pick][next[pick]++])
-  }
 }

@@ -67,6 +67,9 @@ export function redisBackend (url: string): ModelBackend & { close: () => Promis
       const channels = await admin.pubsub('CHANNELS', `${broker.topicPrefix}{*`) as string[]
       return channels.map((channel) => channel.slice(broker.topicPrefix.length + 1, -1))
     },
+    async killSubscriber () {
+      await admin.client('KILL', 'TYPE', 'pubsub')
+    },
     async close () { admin.disconnect() }
   }
 }

@@ -36,6 +36,8 @@ export interface ModelBackend {
   expire: (broker: Broker, topic: string) => Promise<void>
   /** The topics the backend itself listens to, when it can tell. */
   backendListening?: (broker: Broker) => Promise<string[]>
+  /** Cuts the broker's subscriber connection (Redis: CLIENT KILL TYPE pubsub); it reconnects and catches up. */
+  killSubscriber?: (broker: Broker) => Promise<void>
   /** How long a step may take to settle. */
   settleMs?: number
 }
@@ -401,8 +403,14 @@ export class World {
       if (count !== sessions) this.fail(`${topic}: ${count} local subscribers, ${sessions} connected clients`)
     }
     if (this.backend.backendListening !== undefined) {
-      const backend = (await this.backend.backendListening(this.broker)).sort()
-      if (JSON.stringify(backend) !== JSON.stringify(want)) this.fail(`the backend listens to ${JSON.stringify(backend)}, subscribers want ${JSON.stringify(want)}`)
+      // After a cut subscriber connection the backend listens again once it has reconnected: wait for it.
+      const deadline = Date.now() + (this.backend.settleMs ?? 10_000)
+      while (true) {
+        const backend = (await this.backend.backendListening(this.broker)).sort()
+        if (JSON.stringify(backend) === JSON.stringify(want)) break
+        if (Date.now() > deadline) this.fail(`the backend listens to ${JSON.stringify(backend)}, subscribers want ${JSON.stringify(want)}`)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
     }
   }
 
@@ -494,6 +502,28 @@ class Together implements Cmd {
   toString () { return `together(${this.actions.map((a) => `${a.kind}:${a.target}@${a.delayMs}+${a.holdMs}`).join(' ')})` }
 }
 
+/**
+ * The subscriber connection is cut and events are published while it reconnects: connected clients must
+ * get them from the catch-up, exactly (fewer per topic than history keeps, so no reset is allowed).
+ */
+class KillSubscriber implements Cmd {
+  constructor (readonly topics: string[][]) {}
+  check (m: World) { return m.backend.killSubscriber !== undefined }
+  async run (_m: World, w: World) {
+    w.log.push(this.toString())
+    await (w.backend.killSubscriber as (broker: Broker) => Promise<void>)(w.broker)
+    const perTopic = new Map<string, number>()
+    for (const topics of this.topics) {
+      if (topics.some((topic) => (perTopic.get(topic) ?? 0) + 1 >= w.kept)) continue
+      for (const topic of topics) perTopic.set(topic, (perTopic.get(topic) ?? 0) + 1)
+      await w.startPublish(topics)
+    }
+    await w.settle()
+  }
+
+  toString () { return `kill-subscriber(${this.topics.map((topics) => topics.join('+')).join(' ')})` }
+}
+
 const CLIENTS = 4
 
 export function commandsArbitrary (maxCommands: number): fc.Arbitrary<Iterable<Cmd>> {
@@ -508,6 +538,7 @@ export function commandsArbitrary (maxCommands: number): fc.Arbitrary<Iterable<C
     fc.array(topicList, { minLength: 1, maxLength: 1 }).map((topics) => new Publish(topics)),
     fc.array(topicList, { minLength: 2, maxLength: 12 }).map((topics) => new Publish(topics)),
     topic.map((t) => new Expire(t)),
+    fc.array(topicList, { minLength: 0, maxLength: 4 }).map((topics) => new KillSubscriber(topics)),
     topic.map((t) => new Churn(t)),
     fc.tuple(topic, client).map(([t, c]) => new ChurnThenJoin(t, c)),
     ...[1, 2, 3].map(() => fc.array(fc.record({

@@ -4,7 +4,7 @@
  */
 import type { Test } from 'tap'
 import { Broker, BrokerMessage, Subscription, type SubscriptionSink, type TopicEvent } from '../../lib/index.js'
-import { encodeCursor } from '../../lib/broker/cursor.js'
+import { encodeCursor, sealCursor, topicSetKey } from '../../lib/broker/cursor.js'
 
 export interface BrokerFactory {
   /** A fresh broker, connected, with the given options; closed by the suite. */
@@ -277,6 +277,25 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     t.same((await capped.history('capped', 0)).messages.map((message) => message.offset), [8, 9, 10], 'historySize caps the count, window or not')
     const paged = await broker.history('kept', 15, 4)
     t.same(paged.messages.map((message) => message.offset), [16, 17, 18, 19], 'history reads are paged by their limit')
+  })
+
+  t.test(`${name}: issue-11-5: a version-1 cursor (an epoch per topic) still resumes exactly`, async (t) => {
+    const broker = await open(t)
+    const first = broker.subscribe(['v1b', 'v1a'])
+    await take(first, 1)
+    const a = await broker.publish('v1a', 'x', 1)
+    const b = await broker.publish('v1b', 'x', 2)
+    await take(first, 2)
+    await first.return()
+    await broker.publish('v1a', 'x', 3)
+    await broker.publish('v1b', 'x', 4)
+    // 1.<set>.<epoch>-<offset>... in sorted-topic order, as clients of the previous version hold them.
+    const old = sealCursor(`1.${topicSetKey(['v1a', 'v1b'])}.${a.epoch}-1.${b.epoch}-1`)
+    const again = broker.subscribe(['v1a', 'v1b'], { lastEventId: old })
+    t.teardown(() => again.return())
+    const resumed = await take(again, 3)
+    t.same(resumed.map((event) => [event.event, event.data]), [['subscribed', { topics: ['v1a', 'v1b'] }], ['x', 3], ['x', 4]])
+    t.match(resumed[0].id, /^2\./, 'answered with a version-2 cursor')
   })
 
   t.test(`${name}: publishing refuses bad topics and event names, and everything once closed`, async (t) => {

@@ -12,6 +12,8 @@ import { withProblemServerOptions } from '../http/client-errors.js'
 import { withStrictBodies } from '../http/validation.js'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../broker/create-broker.js'
+import { resolveRetention } from '../broker/retention.js'
+import { DEFAULT_BUDGET_BYTES } from '../broker/subscription.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { resolveSettings, SETTINGS_OPTION_NAMES, type SettingsInput } from './settings.js'
@@ -34,7 +36,13 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
   metricsRegistry?: PrometheusRegistry
   /** Most open topic streams this process holds before answering 503 (default 10,000). */
   maxConnections?: number
-  /** Events kept per topic for resume (default 1,000). */
+  /**
+   * Resume history per topic: every event of the last `historyWindowSeconds` (default 60) and of older ones
+   * the newest `historyBytes` (default 16 MiB; at least the stream budget plus 4 MiB); `historySize` caps the
+   * count (default historyBytes / 64).
+   */
+  historyBytes?: number
+  historyWindowSeconds?: number
   historySize?: number
   /** History of a topic is dropped this long after its last event (default 3,600 s). */
   historyTtlSeconds?: number
@@ -52,7 +60,7 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
  * compile error, rather than an option createApp would refuse.
  */
 const CREATE_APP_ONLY: Record<Exclude<keyof CreateAppOptions, keyof FastifyViewsOptions | keyof SettingsInput>, true> = {
-  fastify: true, healthPath: true, metricsPath: true, metricsRegistry: true, historySize: true, historyTtlSeconds: true, publishTimeoutMs: true, probeIntervalMs: true, env: true
+  fastify: true, healthPath: true, metricsPath: true, metricsRegistry: true, historySize: true, historyBytes: true, historyWindowSeconds: true, historyTtlSeconds: true, publishTimeoutMs: true, probeIntervalMs: true, env: true
 }
 const CREATE_APP_OPTION_NAMES = [...Object.keys(CREATE_APP_ONLY), ...SETTINGS_OPTION_NAMES]
 
@@ -71,7 +79,8 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   const settings = resolveSettings(options, options.env ?? process.env)
   const maxConnections = checkInteger('maxConnections', options.maxConnections ?? 10_000, 1, 10_000_000)
   const drainMs = checkInteger('drainMs', options.drainMs ?? 2_000, 0, 60_000)
-  const historySize = checkInteger('historySize', options.historySize ?? 1000, 0, 1_000_000)
+  // Retention is checked against the stream budget: a client closed for slowness must resume (issue 11 #4).
+  const retention = resolveRetention(options, DEFAULT_BUDGET_BYTES)
   const historyTtlSeconds = checkInteger('historyTtlSeconds', options.historyTtlSeconds ?? 3600, 0, 30 * 24 * 3600)
   const publishTimeoutMs = checkInteger('publishTimeoutMs', options.publishTimeoutMs ?? 2000, 1, 60_000)
   const probeIntervalMs = checkInteger('probeIntervalMs', options.probeIntervalMs ?? 5000, 0, 3_600_000)
@@ -82,7 +91,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
 
   const app = Fastify(withStrictBodies(withProblemServerOptions(options.fastify ?? {})))
   const broker = options.broker ?? createBroker({
-    redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
+    redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, ...retention, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })
   // A broker passed in belongs to the caller (tests share one across restarts): only close our own.
   if (options.broker === undefined) app.addHook('onClose', async () => { await broker.close() })

@@ -16,25 +16,59 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_SSE_INVALID_FIELD, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { assertSafeField } from '../sse/encoder.js'
-import { topicSetKey } from './cursor.js'
-import { BrokerMessage } from './message.js'
+import { MAX_SUBSCRIPTION_TOPICS, topicSetKey } from './cursor.js'
+import { BrokerMessage, mergeByTime } from './message.js'
 import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
 import { printableTopic, topicProblem } from './topics.js'
 
 export interface BrokerOptions {
   /** Isolates applications sharing one Redis: prefixes every key and channel. */
   topicPrefix?: string
-  /** Events kept per topic for resume (default 1,000). */
+  /**
+   * Retention, per topic: every event of the last `historyWindowSeconds`, and of older events the newest
+   * `historyBytes` - so a client closed for slowness (it lacks at most its byte budget) that reconnects
+   * within the window resumes exactly. `historySize` is only a hard cap on the count.
+   * An event's size is its name and data plus EVENT_OVERHEAD_BYTES (about its id and framing).
+   */
+  historyBytes?: number
+  /** See historyBytes (default 60 s). */
+  historyWindowSeconds?: number
+  /** Hard cap of events kept per topic (default historyBytes / EVENT_OVERHEAD_BYTES: it never binds first). */
   historySize?: number
   /** History of a topic is dropped this long after its last event (default 3,600 s). */
   historyTtlSeconds?: number
   logger?: FastifyBaseLogger
 }
 
+/** Bytes of history per topic by default: 16 times the default 1 MiB stream budget. */
+export const DEFAULT_HISTORY_BYTES = 16 * 1024 * 1024
+export const DEFAULT_HISTORY_WINDOW_SECONDS = 60
+/** What an event costs history beyond its name and data: about its `id:` line and SSE framing. */
+export const EVENT_OVERHEAD_BYTES = 64
+/**
+ * What a client closed for slowness may lack beyond its byte budget: what its kernel socket buffers held
+ * when the connection was cut (Linux' default tcp_wmem maximum is 4 MiB).
+ */
+export const SOCKET_ALLOWANCE_BYTES = 4 * 1024 * 1024
+/** Most events one history read returns: catch-up and replay read in pages. */
+export const HISTORY_PAGE = 1000
+
 export interface PublishResult {
   topic: string
   epoch: string
   offset: number
+}
+
+/** The topics of one publish, deduplicated in their order; throws on a bad one. */
+export function publishTopics (topics: string | readonly string[]): string[] {
+  const list = typeof topics === 'string' ? [topics] : [...new Set(topics)]
+  if (list.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('publish to at least one topic')
+  if (list.length > MAX_SUBSCRIPTION_TOPICS) throw new FVIEWS_ERR_TOPIC_INVALID(`one publish reaches at most ${MAX_SUBSCRIPTION_TOPICS} topics, got ${list.length}`)
+  for (const topic of list) {
+    const problem = topicProblem(topic)
+    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${printableTopic(String(topic))}': ${problem}`)
+  }
+  return list
 }
 
 export interface TopicHistory {
@@ -102,6 +136,8 @@ export abstract class Broker {
   abstract readonly backend: string
   readonly topicPrefix: string
   readonly historySize: number
+  readonly historyBytes: number
+  readonly historyWindowSeconds: number
   readonly historyTtlSeconds: number
   readonly stats: BrokerStats = { publishedEvents: 0, receivedEvents: 0, reconnects: 0, activeTopics: 0, gapsFilled: 0, eventsLost: 0 }
   protected readonly log: FastifyBaseLogger | undefined
@@ -113,22 +149,27 @@ export abstract class Broker {
 
   constructor (options: BrokerOptions = {}) {
     this.topicPrefix = options.topicPrefix ?? ''
-    this.historySize = options.historySize ?? 1000
+    this.historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES
+    this.historyWindowSeconds = options.historyWindowSeconds ?? DEFAULT_HISTORY_WINDOW_SECONDS
+    this.historySize = options.historySize ?? Math.ceil(this.historyBytes / EVENT_OVERHEAD_BYTES)
     this.historyTtlSeconds = options.historyTtlSeconds ?? 3600
     this.log = options.logger
   }
 
   /** Connects the backend; createApp calls it when the app starts. */
   abstract connect (): Promise<void>
-  /** Stores the event with the topic's next offset and hands it to every instance's subscribers. */
-  protected abstract append (topic: string, event: string, json: string): Promise<PublishResult>
+  /**
+   * Stores one copy of the event in each topic with the topic's next offset, every copy carrying the
+   * topic list, and hands them to every instance's subscribers; atomically where the backend can.
+   */
+  protected abstract append (topics: string[], event: string, json: string): Promise<PublishResult[]>
   /** Starts receiving the topics' events. */
   protected abstract listen (topics: string[]): Promise<void>
   protected abstract unlisten (topics: string[]): Promise<void>
   /** Current epoch and last offset of each topic ('' and 0 for a topic without events). */
   protected abstract positions (topics: string[]): Promise<Array<{ epoch: string, head: number }>>
-  /** The topic's events after `after`, in order, at most `historySize`. */
-  abstract history (topic: string, after: number): Promise<TopicHistory>
+  /** The topic's events after `after`, in order, at most `limit` (default HISTORY_PAGE). */
+  abstract history (topic: string, after: number, limit?: number): Promise<TopicHistory>
   abstract health (): BrokerHealth
 
   async close (): Promise<void> {
@@ -139,17 +180,23 @@ export abstract class Broker {
     }
   }
 
-  /** Publishes `data` (any JSON value) as `event` on `topic`; resolves once the backend has accepted it. */
-  async publish (topic: string, event: string, data: unknown): Promise<PublishResult> {
+  /**
+   * Publishes `data` (any JSON value) as `event` on a topic, or once on several topics (`['tasks',
+   * 'task:7']`): a client subscribed to several of them gets it once (issue 11 #18). Resolves once the
+   * backend has accepted it, with the position of each topic's copy.
+   */
+  async publish (topic: string, event: string, data: unknown): Promise<PublishResult>
+  async publish (topics: readonly string[], event: string, data: unknown): Promise<PublishResult[]>
+  async publish (topics: string | readonly string[], event: string, data: unknown): Promise<PublishResult | PublishResult[]>
+  async publish (topics: string | readonly string[], event: string, data: unknown): Promise<PublishResult | PublishResult[]> {
     if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
-    const problem = topicProblem(topic)
-    if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${printableTopic(topic)}': ${problem}`)
+    const list = publishTopics(topics)
     if (typeof event !== 'string' || event === '') throw new FVIEWS_ERR_SSE_INVALID_FIELD('event', 'a published event needs a name')
     assertSafeField('event', event)
     const json = JSON.stringify(data === undefined ? null : data)
-    const result = await this.append(topic, event, json)
+    const results = await this.append(list, event, json)
     this.stats.publishedEvents++
-    return result
+    return typeof topics === 'string' ? results[0] : results
   }
 
   /**
@@ -158,6 +205,7 @@ export abstract class Broker {
    */
   subscribe<T = unknown> (topics: readonly string[], options: SubscribeOptions = {}): TopicEventIterator<T> {
     if (topics.length === 0) throw new FVIEWS_ERR_TOPIC_INVALID('subscribe to at least one topic')
+    if (topics.length > MAX_SUBSCRIPTION_TOPICS) throw new FVIEWS_ERR_TOPIC_INVALID(`subscribe to at most ${MAX_SUBSCRIPTION_TOPICS} topics, got ${topics.length}`)
     for (const topic of topics) {
       const problem = topicProblem(topic)
       if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${printableTopic(topic)}': ${problem}`)
@@ -217,6 +265,14 @@ export abstract class Broker {
     return this.lastPublishTime
   }
 
+  /**
+   * The backend's current epoch and last offset of each topic - ahead of what this process delivered when
+   * its subscriber lags (issue 11 #7: a cursor from a faster instance is not invalid for that).
+   */
+  heads (topics: string[]): Promise<Array<{ epoch: string, head: number }>> {
+    return this.positions(topics)
+  }
+
   /** Number of local subscribers of a topic (0 when not listened to). */
   subscriberCount (topic: string): number {
     return this.topics.get(topic)?.subscribers.size ?? 0
@@ -239,11 +295,41 @@ export abstract class Broker {
     this.accept(state, message)
   }
 
-  /** After a reconnect: read what every listened topic missed from history. */
+  /**
+   * After a reconnect: read what every listened topic missed from history, and deliver it merged across
+   * topics by publish time - topic by topic, a client of several got them out of publish order (found by
+   * the model-based test, test/broker/model.ts).
+   */
   protected catchUpAll (): void {
-    for (const state of this.topics.values()) {
-      if (state.ready && !state.catchingUp) void this.catchUp(state)
+    const states = [...this.topics.values()].filter((state) => state.ready && !state.catchingUp)
+    if (states.length > 0) void this.catchUpTogether(states)
+  }
+
+  private async catchUpTogether (states: TopicState[]): Promise<void> {
+    for (const state of states) state.catchingUp = true
+    const again: TopicState[] = []
+    try {
+      const reads = await Promise.all(states.map((state) => this.readMissed(state).catch((error: unknown) => {
+        this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
+        return undefined
+      })))
+      const lists: BrokerMessage[][] = []
+      reads.forEach((read, i) => {
+        if (read === undefined) return
+        lists.push(read.messages)
+        if (read.full) again.push(states[i])
+      })
+      for (const message of mergeByTime(lists)) {
+        const state = this.topics.get(message.topic)
+        if (state !== undefined && state.listening) this.accept(state, message)
+      }
+    } finally {
+      for (const state of states) {
+        state.catchingUp = false
+        if (state.held.length > 0 && !again.includes(state)) again.push(state)
+      }
     }
+    for (const state of again) void this.catchUp(state)
   }
 
   private accept (state: TopicState, message: BrokerMessage): void {
@@ -276,35 +362,46 @@ export abstract class Broker {
     state.catchingUp = true
     try {
       while (true) {
-        const history = await this.history(state.topic, state.epoch === '' ? 0 : state.head)
-        if (!state.listening) return
-        const held = state.held
-        state.held = []
-        let messages = history.messages
-        if (history.epoch !== state.epoch && history.epoch !== '') {
-          const hadEvents = state.epoch !== '' && state.head > 0
-          state.epoch = history.epoch
-          state.head = 0
-          if (hadEvents) this.lose(state, 'epoch-changed')
-          messages = (await this.history(state.topic, 0)).messages
-        }
-        const first = messages.find((message) => message.offset > state.head)
-        if (first !== undefined && first.offset > state.head + 1) {
-          this.stats.eventsLost += first.offset - state.head - 1
-          state.head = first.offset - 1
-          this.lose(state, 'history-trimmed')
-        }
-        this.stats.gapsFilled++
-        for (const message of messages) if (message.epoch === state.epoch) this.accept(state, message)
-        for (const message of held) this.accept(state, message)
-        // Events that arrived while the last read was in flight may have opened a new gap.
-        if (state.held.length === 0) return
+        const read = await this.readMissed(state)
+        if (read === undefined) return
+        for (const message of read.messages) this.accept(state, message)
+        // Events that arrived while the last read was in flight may have opened a new gap; a full page
+        // means history has more.
+        if (state.held.length === 0 && !read.full) return
       }
     } catch (error) {
       this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
     } finally {
       state.catchingUp = false
     }
+  }
+
+  /**
+   * What a topic missed: its history after `head` (handling a new epoch or a trimmed gap, which reset its
+   * live subscribers), then what was held while it was read; `full` when history has more.
+   */
+  private async readMissed (state: TopicState): Promise<{ messages: BrokerMessage[], full: boolean } | undefined> {
+    const history = await this.history(state.topic, state.epoch === '' ? 0 : state.head)
+    if (!state.listening) return undefined
+    const held = state.held
+    state.held = []
+    let messages = history.messages
+    if (history.epoch !== state.epoch && history.epoch !== '') {
+      const hadEvents = state.epoch !== '' && state.head > 0
+      state.epoch = history.epoch
+      state.head = 0
+      if (hadEvents) this.lose(state, 'epoch-changed')
+      messages = (await this.history(state.topic, 0)).messages
+    }
+    const first = messages.find((message) => message.offset > state.head)
+    if (first !== undefined && first.offset > state.head + 1) {
+      this.stats.eventsLost += first.offset - state.head - 1
+      state.head = first.offset - 1
+      this.lose(state, 'history-trimmed')
+    }
+    this.stats.gapsFilled++
+    const epoch = state.epoch
+    return { messages: messages.filter((message) => message.epoch === epoch).concat(held), full: history.messages.length >= HISTORY_PAGE }
   }
 
   private markDirty (state: TopicState): void {
@@ -323,7 +420,7 @@ export abstract class Broker {
         const release = batch.filter((state) => state.subscribers.size === 0 && state.listening)
         const forget = batch.filter((state) => state.subscribers.size === 0 && !state.listening)
         const acquire = batch.filter((state) => state.subscribers.size > 0 && !state.listening)
-        for (const state of forget) this.topics.delete(state.topic)
+        for (const state of forget) this.forget(state)
         if (release.length > 0) await this.release(release)
         if (acquire.length > 0) await this.acquire(acquire)
       }
@@ -348,8 +445,17 @@ export abstract class Broker {
     // A subscriber may have joined while the release was in flight: the next batch listens again.
     for (const state of states) {
       if (state.subscribers.size > 0) this.dirty.add(state)
-      else if (!state.listening) this.topics.delete(state.topic)
+      else if (!state.listening) this.forget(state)
     }
+  }
+
+  /**
+   * Drops a state nobody uses - only if it is still the topic's current one. A stale state left in a batch
+   * deleted a newer state of its topic by name: its subscriber got `subscribed`, then nothing, and its
+   * channel stayed subscribed after it left (issue 11 #1, test/broker/reconcile-race.test.ts).
+   */
+  private forget (state: TopicState): void {
+    if (state.subscribers.size === 0 && !state.listening && this.topics.get(state.topic) === state) this.topics.delete(state.topic)
   }
 
   private async acquire (states: TopicState[]): Promise<void> {
@@ -390,7 +496,7 @@ export abstract class Broker {
           waiter.reject(failure)
         }
         if (state.subscribers.size > 0) this.dirty.add(state)
-        else this.topics.delete(state.topic)
+        else this.forget(state)
       }
       try { await this.unlisten(topics) } catch { /* the backend is down: nothing to release */ }
     }

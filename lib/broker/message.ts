@@ -4,7 +4,7 @@
  * subscriber of its topic alone: fan-out is one framing and N writes of the same Buffer.
  */
 import { encodeFrame } from '../sse/encoder.js'
-import { cursorPrefix, encodePosition, sealCursor } from './cursor.js'
+import { soloCursor } from './cursor.js'
 
 /** A frame shared by many streams, also as a ready HTTP/1.1 chunk. */
 export interface SharedFrame {
@@ -22,18 +22,31 @@ export class BrokerMessage {
   readonly json: string
   /** Publish time, ms since the epoch. */
   readonly time: number
+  /**
+   * The topics of the publish, in its order (one publish to several topics stores one copy per topic).
+   * A subscription to several of them delivers the event only through the first it subscribes to
+   * (issue 11 #18): the rule needs no shared id and gives the same answer live and on replay.
+   * Undefined for a publish to this topic alone (most events: no array per message).
+   */
+  readonly topics: readonly string[] | undefined
 
   private parsed: { value: unknown } | undefined
   private framedBody: string | undefined
   private shared: (SharedFrame & { setKey: string }) | undefined
 
-  constructor (topic: string, epoch: string, offset: number, event: string, json: string, time: number) {
+  constructor (topic: string, epoch: string, offset: number, event: string, json: string, time: number, topics?: readonly string[]) {
     this.topic = topic
+    this.topics = topics !== undefined && topics.length > 1 ? topics : undefined
     this.epoch = epoch
     this.offset = offset
     this.event = event
     this.json = json
     this.time = time
+  }
+
+  /** What the event costs history: its name and data (the retention's measure, see BrokerOptions.historyBytes). */
+  get size (): number {
+    return this.event.length + this.json.length
   }
 
   /** The data, parsed once; shared by every reader, so treat it as read-only. */
@@ -60,7 +73,7 @@ export class BrokerMessage {
    */
   soloFrame (setKey: string): SharedFrame {
     if (this.shared === undefined || this.shared.setKey !== setKey) {
-      const id = sealCursor(cursorPrefix(setKey) + encodePosition(this))
+      const id = soloCursor(setKey, this.epoch, this.offset)
       const text = `id: ${id}\n${this.body}`
       const size = Buffer.byteLength(text)
       const head = `${size.toString(16)}\r\n`
@@ -76,5 +89,23 @@ export class BrokerMessage {
   /** A frame with a subscription-specific cursor (subscriptions to several topics). */
   frameWith (id: string): Buffer {
     return Buffer.from(`id: ${id}\n${this.body}`)
+  }
+}
+
+/**
+ * Across topics there is no single order; publish time is the one a reader expects. Each topic keeps its
+ * own offset order even when clocks of publishing instances disagree (a plain sort could reorder it).
+ */
+export function mergeByTime (lists: BrokerMessage[][]): BrokerMessage[] {
+  if (lists.length <= 1) return lists[0] ?? []
+  const next = lists.map(() => 0)
+  const out: BrokerMessage[] = []
+  while (true) {
+    let pick = -1
+    for (let i = 0; i < lists.length; i++) {
+      if (next[i] < lists[i].length && (pick < 0 || lists[i][next[i]].time < lists[pick][next[pick]].time)) pick = i
+    }
+    if (pick < 0) return out
+    out.push(lists[pick][next[pick]++])
   }
 }

@@ -16,7 +16,7 @@
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
-import { Broker, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, HISTORY_PAGE, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { keySlot } from './key-slot.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
@@ -38,7 +38,8 @@ export interface RedisBrokerOptions extends BrokerOptions {
 
 type Client = Redis | Cluster
 type Publishing = Client & {
-  fvPublish: (meta: string, log: string, epoch: string, maxlen: number, ttl: number, event: string, json: string, time: number, command: string, channel: string) => Promise<[string, number]>
+  /** numkeys, then KEYS and ARGV of PUBLISH_SCRIPT (redis-scripts.ts). */
+  fvPublish: (...args: Array<string | number>) => Promise<Array<string | number>>
 }
 
 // Batches keep a SUBSCRIBE of thousands of topics from building one huge command.
@@ -51,6 +52,11 @@ function chunks<T> (items: T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
+}
+
+/** Topics grouped by the hash slot of their keys (`{topic}`): one script may only touch one slot. */
+function topicsBySlot (topics: string[]): string[][] {
+  return bySlot(topics.map((topic) => `{${topic}}`)).map((group) => group.map((tagged) => tagged.slice(1, -1)))
 }
 
 /** Channels grouped by hash slot: one SSUBSCRIBE may only name channels of one slot. */
@@ -107,7 +113,7 @@ export class RedisBroker extends Broker {
       ...options.redisOptions
     }
     this.publisher = this.client('publisher', { commandTimeout: this.publishTimeoutMs }) as Publishing
-    this.publisher.defineCommand('fvPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT })
+    this.publisher.defineCommand('fvPublish', { lua: PUBLISH_SCRIPT })
     this.publisher.on('error', (error: Error) => this.logError('publisher', error))
     this.subscriber = this.newSubscriber()
   }
@@ -142,20 +148,37 @@ export class RedisBroker extends Broker {
     return { ok: true, backend: this.backend, detail: 'publisher and subscriber ready' }
   }
 
-  protected async append (topic: string, event: string, json: string): Promise<PublishResult> {
+  /**
+   * One script for all topics on standalone Redis (atomic); in a Cluster one per hash slot, concurrently:
+   * atomic only among topics that share a slot. Every copy carries the whole topic list either way, so a
+   * client subscribed to several of them still gets the event once.
+   */
+  protected async append (topics: string[], event: string, json: string): Promise<PublishResult[]> {
+    const time = this.publishTime()
+    const list = topics.length > 1 ? topics.join(',') : ''
+    const groups = this.options.cluster === undefined || topics.length === 1 ? [topics] : topicsBySlot(topics)
+    const results = await Promise.all(groups.map((group) => this.appendGroup(group, event, json, time, list)))
+    const byTopic = new Map(results.flat().map((result) => [result.topic, result]))
+    return topics.map((topic) => byTopic.get(topic) as PublishResult)
+  }
+
+  private async appendGroup (topics: string[], event: string, json: string, time: number, list: string): Promise<PublishResult[]> {
+    const args: Array<string | number> = [topics.length * 2]
+    for (const topic of topics) args.push(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic))
+    args.push(newEpoch(), this.historySize, this.historyTtlSeconds, event, json, time, this.publishCommand, this.historyBytes, this.historyWindowSeconds * 1000, list)
+    for (const topic of topics) args.push(channelOf(this.topicPrefix, topic))
     const deadline = Date.now() + this.publishTimeoutMs
     while (true) {
       try {
-        const [epoch, offset] = await this.publisher.fvPublish(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic), newEpoch(),
-          this.historySize, this.historyTtlSeconds, event, json, this.publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic))
-        return { topic, epoch, offset: Number(offset) }
+        const reply = await this.publisher.fvPublish(...args)
+        return topics.map((topic, i) => ({ topic, epoch: String(reply[2 * i]), offset: Number(reply[2 * i + 1]) }))
       } catch (error) {
         // Refused before it was sent (no connection): safe to try again until the deadline.
         if (this.notSent(error) && !this.closed && Date.now() < deadline) {
           await this.readyOrTimeout(deadline)
           continue
         }
-        throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topic}' failed: ${(error as Error).message}`)
+        throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topics.join(',').slice(0, 200)}' failed: ${(error as Error).message}`)
       }
     }
   }
@@ -186,11 +209,11 @@ export class RedisBroker extends Broker {
     }))
   }
 
-  async history (topic: string, after: number): Promise<TopicHistory> {
+  async history (topic: string, after: number, limit = HISTORY_PAGE): Promise<TopicHistory> {
     // One transaction on the topic's shard (both keys share its hash tag): epoch and events agree.
     const replies = await this.publisher.multi()
       .hget(metaKey(this.topicPrefix, topic), 'epoch')
-      .xrange(logKey(this.topicPrefix, topic), `(${after}-0`, '+', 'COUNT', this.historySize)
+      .xrange(logKey(this.topicPrefix, topic), `(${after}-0`, '+', 'COUNT', limit)
       .exec()
     if (replies === null) throw new FVIEWS_ERR_BROKER_UNAVAILABLE('history read aborted')
     for (const [error] of replies) if (error !== null) throw error
@@ -218,12 +241,14 @@ export class RedisBroker extends Broker {
     let event = ''
     let json = 'null'
     let time = 0
+    let topics: string[] | undefined
     for (let i = 0; i < fields.length; i += 2) {
       if (fields[i] === 'e') event = fields[i + 1]
       else if (fields[i] === 'd') json = fields[i + 1]
       else if (fields[i] === 't') time = Number(fields[i + 1])
+      else if (fields[i] === 'p') topics = fields[i + 1].split(',')
     }
-    return new BrokerMessage(topic, epoch, parseInt(id, 10), event, json, time)
+    return new BrokerMessage(topic, epoch, parseInt(id, 10), event, json, time, topics)
   }
 
   private newSubscriber (): Client {
@@ -261,7 +286,7 @@ export class RedisBroker extends Broker {
     }
     const parsed = parsePayload(payload)
     if (parsed === undefined) return
-    this.receive(new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time))
+    this.receive(new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time, parsed.topics))
   }
 
   /** After a reconnect: listen again, then read what every topic missed meanwhile. */

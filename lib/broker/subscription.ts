@@ -10,10 +10,10 @@
  * trimmed past it) is never replayed in part: the client gets one `reset` event, so it refetches its
  * state over REST, and then the live stream. Every event's id is the cursor after it.
  */
-import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
-import type { Broker, TopicState, TopicSubscriber } from './broker.js'
-import { decodeCursor, encodeCursor, topicSetKey, type Position } from './cursor.js'
-import type { BrokerMessage } from './message.js'
+import { FVIEWS_ERR_STREAM_SLOW, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
+import { HISTORY_PAGE, type Broker, type TopicState, type TopicSubscriber } from './broker.js'
+import { decodeCursor, encodeCursor, MAX_SUBSCRIPTION_TOPICS, sameEpochs, topicSetKey, type Position } from './cursor.js'
+import { mergeByTime, type BrokerMessage } from './message.js'
 
 export type ControlEvent = 'subscribed' | 'reset'
 
@@ -64,6 +64,7 @@ export class Subscription implements TopicSubscriber {
   constructor (broker: Broker, topics: readonly string[], sink: SubscriptionSink, options: SubscriptionOptions = {}) {
     this.broker = broker
     this.topics = [...new Set(topics)].sort()
+    if (this.topics.length > MAX_SUBSCRIPTION_TOPICS) throw new FVIEWS_ERR_TOPIC_INVALID(`subscribe to at most ${MAX_SUBSCRIPTION_TOPICS} topics, got ${this.topics.length}`)
     if (this.topics.length > 1) this.index = new Map(this.topics.map((topic, i) => [topic, i]))
     this.setKey = topicSetKey(this.topics)
     this.solo = this.topics.length === 1
@@ -93,22 +94,20 @@ export class Subscription implements TopicSubscriber {
     this.phase = 'replaying'
     const joined = this.positions.map((position) => ({ ...position }))
     const lastEventId = this.options.lastEventId
-    let outcome: BrokerMessage[] | ResetReason = []
+    let outcome: Resume | ResetReason = { from: joined, messages: [] }
     if (lastEventId !== undefined && lastEventId !== '') outcome = await this.missed(lastEventId, joined)
     // The client may have left while history was read.
     if ((this.phase as string) === 'closed') return
     if (typeof outcome === 'string') {
       this.sink.control('reset', { reason: outcome, topics: this.topics }, this.cursor())
     } else {
-      if (outcome.length > 0) {
-        // Resume from the client's cursor: its positions are where the replay starts.
-        const decoded = decodeCursor(lastEventId as string, this.setKey, this.topics.length) as Position[]
-        decoded.forEach((position, i) => { this.positions[i] = position })
-      }
+      // Resume from the client's cursor: its positions are where the replay starts - and, on an instance
+      // that lags behind it, what keeps the events the client already has from being sent again.
+      outcome.from.forEach((position, i) => { this.positions[i] = position })
       this.sink.control('subscribed', { topics: this.topics }, this.cursor())
       // Paced by the sink (test/delivery/slow-client.test.ts): a replay beyond the byte budget written at
       // once closed the stream as slow on every resume, so a client that missed much never caught up.
-      for (const message of outcome) {
+      for (const message of outcome.messages) {
         this.emit(message, Date.now())
         if (!await this.sinkReady()) return
       }
@@ -178,49 +177,75 @@ export class Subscription implements TopicSubscriber {
     if (position.epoch === message.epoch && message.offset <= position.offset) return
     position.epoch = message.epoch
     position.offset = message.offset
+    // One publish to several topics of this subscription: only its first such topic's copy is sent; the
+    // others just move their topic's position (issue 11 #18: once per connection, live and on resume).
+    if (message.topics !== undefined && this.index !== undefined && this.firstSubscribed(message.topics) !== message.topic) return
     this.sink.event(message, this, now)
   }
 
-  /** The events after the client's cursor up to where the join began, or why they cannot be replayed. */
-  private async missed (lastEventId: string, joined: Position[]): Promise<BrokerMessage[] | ResetReason> {
+  private firstSubscribed (topics: readonly string[]): string | undefined {
+    for (const topic of topics) if ((this.index as Map<string, number>).has(topic)) return topic
+    return undefined
+  }
+
+  /**
+   * Where the replay starts and the events after the client's cursor up to where the join began, or why
+   * they cannot be replayed.
+   */
+  private async missed (lastEventId: string, joined: Position[]): Promise<Resume | ResetReason> {
     const decoded = decodeCursor(lastEventId, this.setKey, this.topics.length)
     if (typeof decoded === 'string') return decoded
-    const ranges: Array<{ topic: string, from: number, to: number }> = []
+    const offsets = decoded.offsets
+    let epochs = joined.map((position) => position.epoch)
+    if (!sameEpochs(decoded, epochs) || offsets.some((offset, i) => offset > joined[i].offset)) {
+      // This instance may lag behind the one that made the cursor (its subscriber is busy, or it has not
+      // seen a topic's first event yet): the backend's heads decide (issue 11 #7).
+      const heads = await this.broker.heads([...this.topics])
+      epochs = heads.map((head) => head.epoch)
+      if (!sameEpochs(decoded, epochs)) return 'epoch-changed'
+      for (let i = 0; i < offsets.length; i++) {
+        if (offsets[i] > heads[i].head) return 'invalid-offset'
+        // Delivered here from another epoch: its next event resets live subscribers anyway.
+        if (offsets[i] > 0 && joined[i].epoch !== '' && joined[i].epoch !== epochs[i]) return 'epoch-changed'
+      }
+    }
+    const from: Position[] = []
+    const ranges: Array<{ topic: string, from: number, to: number, epoch: string }> = []
     for (let i = 0; i < this.topics.length; i++) {
-      const cursor = decoded[i]
-      const now = joined[i]
-      if (cursor.epoch !== now.epoch && !(cursor.epoch === '' && cursor.offset === 0)) return 'epoch-changed'
-      const from = cursor.epoch === now.epoch ? cursor.offset : 0
-      if (from > now.offset) return 'invalid-offset'
-      if (from < now.offset) ranges.push({ topic: this.topics[i], from, to: now.offset })
+      const offset = offsets[i]
+      if (offset < joined[i].offset) {
+        ranges.push({ topic: this.topics[i], from: offset, to: joined[i].offset, epoch: joined[i].epoch })
+        from.push({ epoch: joined[i].epoch, offset })
+      } else {
+        // Nothing to replay: at the join position, or ahead of it on a lagging instance, whose live events
+        // up to the cursor are then dropped as already sent.
+        from.push(offset === 0 ? { ...joined[i] } : { epoch: epochs[i], offset })
+      }
     }
-    const histories = await Promise.all(ranges.map((range) => this.broker.history(range.topic, range.from)))
-    const perTopic: BrokerMessage[][] = []
-    for (let r = 0; r < ranges.length; r++) {
-      const { from, to } = ranges[r]
-      const messages = histories[r].messages.filter((message) => message.offset <= to)
+    const perTopic = await Promise.all(ranges.map((range) => this.range(range.topic, range.from, range.to, range.epoch)))
+    for (const messages of perTopic) if (typeof messages === 'string') return messages
+    return { from, messages: mergeByTime(perTopic as BrokerMessage[][]) }
+  }
+
+  /** Exactly the events `from`+1 .. `to` of a topic in `epoch`, read in pages; or why not. */
+  private async range (topic: string, from: number, to: number, epoch: string): Promise<BrokerMessage[] | ResetReason> {
+    const out: BrokerMessage[] = []
+    let after = from
+    while (after < to) {
+      const page = await this.broker.history(topic, after, Math.min(HISTORY_PAGE, to - after))
+      if (page.epoch !== epoch) return 'epoch-changed'
       // Dense offsets make completeness arithmetic: exactly from+1 .. to, or it was trimmed.
-      if (messages.length !== to - from || messages[0]?.offset !== from + 1) return 'history-trimmed'
-      perTopic.push(messages)
+      const messages = page.messages.filter((message) => message.offset <= to)
+      if (messages.length === 0 || messages[0].offset !== after + 1 || messages[messages.length - 1].offset !== after + messages.length) return 'history-trimmed'
+      for (const message of messages) out.push(message)
+      after += messages.length
     }
-    return mergeByTime(perTopic)
+    return out
   }
 }
 
-/**
- * Across topics there is no single order; publish time is the one a reader expects. Each topic keeps its
- * own offset order even when clocks of publishing instances disagree (a plain sort could reorder it).
- */
-function mergeByTime (lists: BrokerMessage[][]): BrokerMessage[] {
-  if (lists.length <= 1) return lists[0] ?? []
-  const next = lists.map(() => 0)
-  const out: BrokerMessage[] = []
-  while (true) {
-    let pick = -1
-    for (let i = 0; i < lists.length; i++) {
-      if (next[i] < lists[i].length && (pick < 0 || lists[i][next[i]].time < lists[pick][next[pick]].time)) pick = i
-    }
-    if (pick < 0) return out
-    out.push(lists[pick][next[pick]++])
-  }
+interface Resume {
+  /** The positions the replay starts from. */
+  from: Position[]
+  messages: BrokerMessage[]
 }

@@ -28,8 +28,11 @@ export const SERIALIZED_DATA = Symbol.for('fastify-views.serialized-data')
 
 /** Marks an `eventId()` whose ids are generated UUIDs (safe without a scan). */
 export const GENERATED_IDS = Symbol.for('fastify-views.generated-ids')
-/** Longest Last-Event-ID passed to a view; a longer one is ignored (it is untrusted input). */
-export const MAX_LAST_EVENT_ID_LENGTH = 1024
+/**
+ * Longest Last-Event-ID passed to a view in full (it is untrusted input): a longer one is passed cut to one
+ * character over, so it never silently vanishes - broker cursors (up to 4,096) then answer it with a reset.
+ */
+export const MAX_LAST_EVENT_ID_LENGTH = 4096
 /** Fastify accepts only a positive handlerTimeout per route: the longest a timer can wait (~24.8 days). */
 const NO_HANDLER_TIMEOUT = 2 ** 31 - 1
 
@@ -40,7 +43,7 @@ const LAST_EVENT_ID_HEADER = { type: 'string', description: 'The id of the last 
 export function lastEventIdOf (request: FastifyRequest, maxLength = MAX_LAST_EVENT_ID_LENGTH): string | undefined {
   const header = request.headers['last-event-id']
   const value = typeof header === 'string' ? header : (request.query as { lastEventId?: unknown } | undefined)?.lastEventId
-  return typeof value === 'string' && value.length <= maxLength ? value : undefined
+  return typeof value === 'string' ? value.slice(0, maxLength + 1) : undefined
 }
 
 /** Adds an optional property to an object schema (a copy without `$id`: it is no longer that schema). */

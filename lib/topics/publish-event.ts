@@ -36,7 +36,7 @@ export interface PublishEventOptions<R = any> {
   extractData?: (result: R, context: PublishContext<R>) => unknown
 }
 
-interface Publisher { publish (topic: string, event: string, data: unknown): Promise<unknown> }
+interface Publisher { publish (topics: string[], event: string, data: unknown): Promise<unknown> }
 
 function topicsOf<R> (options: PublishEventOptions<R>, context: PublishContext<R>): string[] {
   const topic = typeof options.topic === 'function' ? options.topic(context) : options.topic
@@ -52,7 +52,8 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
   const data = options.extractData === undefined ? result : options.extractData(result, context)
   const topics = topicsOf(options, context)
   try {
-    for (const topic of topics) await broker.publish(topic, event, data)
+    // One publish to all its topics: a client subscribed to several of them gets the event once.
+    await broker.publish(topics, event, data)
   } catch (error) {
     request.log.error({ err: error, event, topics }, 'publishEvent: the change was applied but its event could not be published')
     throw changeAppliedEventNotPublished(event, topics, error)

@@ -25,7 +25,7 @@ import { EVENT_STREAM } from '../sse/endpoint.js'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
-import { MAX_CURSOR_LENGTH } from '../broker/cursor.js'
+import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
 import type { BrokerMessage } from '../broker/message.js'
 import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
@@ -123,7 +123,7 @@ export function requestedTopics (request: FastifyRequest, options: SubscriptionV
     if (query.topic === undefined && query.topics === undefined) throw new BadRequestError('No topic: subscribe with ?topic=name (several: ?topic=a,b)', INVALID_TOPIC)
     raw = [query.topic ?? [], query.topics ?? []].flat().flatMap((value) => parseTopicList(value))
   }
-  const max = options.maxTopics ?? 32
+  const max = Math.min(options.maxTopics ?? 32, MAX_SUBSCRIPTION_TOPICS)
   if (raw.length > max) throw new BadRequestError(`Too many topics: ${raw.length}, at most ${max}`, INVALID_TOPIC)
   for (const topic of raw) {
     const reason = topicProblem(topic, { maxLength: options.maxTopicLength ?? DEFAULT_MAX_TOPIC_LENGTH })

@@ -4,11 +4,11 @@
  */
 import type { Test } from 'tap'
 import { Broker, BrokerMessage, Subscription, type SubscriptionSink, type TopicEvent } from '../../lib/index.js'
-import { encodeCursor } from '../../lib/broker/cursor.js'
+import { encodeCursor, sealCursor, topicSetKey } from '../../lib/broker/cursor.js'
 
 export interface BrokerFactory {
   /** A fresh broker, connected, with the given options; closed by the suite. */
-  make: (options?: { historySize?: number }) => Promise<Broker>
+  make: (options?: { historySize?: number, historyBytes?: number, historyWindowSeconds?: number }) => Promise<Broker>
   /** Makes the topic lose its history and offsets (a Redis restart without persistence, an expiry). */
   forget: (broker: Broker, topic: string) => Promise<void>
 }
@@ -40,7 +40,7 @@ async function until (check: () => boolean, what: string): Promise<void> {
 }
 
 export function brokerContract (t: Test, name: string, factory: BrokerFactory): void {
-  const open = async (t: Test, options?: { historySize?: number }) => {
+  const open = async (t: Test, options?: { historySize?: number, historyBytes?: number, historyWindowSeconds?: number }) => {
     const broker = await factory.make(options)
     t.teardown(() => broker.close())
     return broker
@@ -127,14 +127,15 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     const broker = await open(t, { historySize: 3 })
     const first = broker.subscribe(['t'])
     await take(first, 1)
-    await broker.publish('t', 'x', 1)
+    const { epoch } = await broker.publish('t', 'x', 1)
     const [one] = await take(first, 1)
     await first.return()
     const other = broker.subscribe(['u'])
     const [otherOpened] = await take(other, 1)
     await other.return()
-    const [, setKey, position] = one.id.split('.')
-    const ahead = encodeCursor(setKey, [{ epoch: position.split('-')[0], offset: 99 }])
+    const [version, setKey] = one.id.split('.')
+    t.equal(version, '2', 'cursors are of version 2')
+    const ahead = encodeCursor(setKey, [{ epoch, offset: 99 }])
     const cases: Array<[string, string]> = [
       ['garbage', 'malformed'],
       ['x'.repeat(5000), 'malformed'],
@@ -202,7 +203,7 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
       const first = frames[0][n]
       t.ok(frames.every((mine) => mine[n] === first), `event ${n + 1}: one Buffer for all`)
     }
-    t.match(frames[0][0].toString(), /^id: 1\.[0-9a-z]+\.[0-9a-z]+-1\.[0-9a-z]+\nevent: tick\ndata: \{"n":1\}\n\n$/)
+    t.match(frames[0][0].toString(), /^id: 2\.[0-9a-z]+\.[0-9a-z]+\.1\.[0-9a-z]+\nevent: tick\ndata: \{"n":1\}\n\n$/)
   })
 
   t.test(`${name}: joins racing leaves never lose the subscription`, async (t) => {
@@ -221,6 +222,80 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     t.equal(broker.subscriberCount('race'), 1)
     await last.return()
     await until(() => broker.listenedTopics().length === 0, 'no topic is listened to')
+  })
+
+  t.test(`${name}: issue-11-18: one publish to several topics reaches a subscriber of several of them once, live and on resume`, async (t) => {
+    const broker = await open(t)
+    const both = broker.subscribe(['tasks', 'task:7'])
+    const onlyOne = broker.subscribe(['task:7'])
+    t.teardown(() => onlyOne.return())
+    await take(both, 1)
+    await take(onlyOne, 1)
+    const copies = await broker.publish(['tasks', 'task:7'], 'updated', { id: 7, n: 1 })
+    t.same(copies.map((copy) => [copy.topic, copy.offset]), [['tasks', 1], ['task:7', 1]], 'one copy per topic, each with its own offset')
+    await broker.publish('tasks', 'created', { id: 8, n: 2 })
+    await broker.publish(['task:7', 'tasks'], 'updated', { id: 7, n: 3 })
+    await broker.publish('task:7', 'commented', { id: 7, n: 4 })
+    const live = await take(both, 4)
+    t.same(live.map((event) => [event.event, (event.data as { n: number }).n, event.topic]),
+      [['updated', 1, 'tasks'], ['created', 2, 'tasks'], ['updated', 3, 'task:7'], ['commented', 4, 'task:7']],
+      'each publish once, through the first of its topics the subscription has')
+    t.same((await take(onlyOne, 3)).map((event) => (event.data as { n: number }).n), [1, 3, 4], 'a subscriber of one topic gets every copy of it')
+    // Nothing more arrives: a fifth publish is the next item.
+    await broker.publish('tasks', 'created', { id: 9, n: 5 })
+    t.same((await take(both, 1)).map((event) => (event.data as { n: number }).n), [5], 'no duplicate followed')
+    await both.return()
+
+    // Resume from before all of them: the replay applies the same rule.
+    const resumed = broker.subscribe(['task:7', 'tasks'], { lastEventId: live[0].id })
+    t.teardown(() => resumed.return())
+    const replay = await take(resumed, 5)
+    t.equal(replay[0].event, 'subscribed')
+    t.same(replay.slice(1).map((event) => (event.data as { n: number }).n), [2, 3, 4, 5], 'the replay has each publish once')
+    await broker.publish(['tasks', 'task:7'], 'updated', { id: 7, n: 6 })
+    t.same((await take(resumed, 1)).map((event) => (event.data as { n: number }).n), [6], 'then live, once')
+    await broker.publish('tasks', 'created', { n: 7 })
+    t.same((await take(resumed, 1)).map((event) => (event.data as { n: number }).n), [7], 'and no duplicate of 6')
+  })
+
+  t.test(`${name}: issue-11-4: history keeps every event of the window and, of older ones, the newest historyBytes; the count caps it`, async (t) => {
+    // Each event costs 64 + 'x' + '"000"' = 70 bytes of history.
+    const broker = await open(t, { historyBytes: 5 * 70, historyWindowSeconds: 10, historySize: 1000 })
+    let clock = 1_000_000
+    ;(broker as unknown as { publishTime: () => number }).publishTime = () => ++clock
+    const offsets = async (topic: string) => (await broker.history(topic, 0)).messages.map((message) => message.offset)
+    for (let n = 1; n <= 20; n++) await broker.publish('kept', 'x', String(n).padStart(3, '0'))
+    t.same(await offsets('kept'), Array.from({ length: 20 }, (_, i) => i + 1), 'all 20 are within the window: all kept, beyond historyBytes')
+    clock += 20_000
+    await broker.publish('kept', 'x', '021')
+    t.same(await offsets('kept'), [16, 17, 18, 19, 20, 21], 'once they are older than the window: the newest 350 bytes of them, and the new one')
+    for (let n = 22; n <= 30; n++) await broker.publish('kept', 'x', String(n).padStart(3, '0'))
+    t.same(await offsets('kept'), [16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30], 'the new ones are within the window again')
+
+    const capped = await open(t, { historyBytes: 1000 * 70, historyWindowSeconds: 10, historySize: 3 })
+    for (let n = 1; n <= 10; n++) await capped.publish('capped', 'x', String(n).padStart(3, '0'))
+    t.same((await capped.history('capped', 0)).messages.map((message) => message.offset), [8, 9, 10], 'historySize caps the count, window or not')
+    const paged = await broker.history('kept', 15, 4)
+    t.same(paged.messages.map((message) => message.offset), [16, 17, 18, 19], 'history reads are paged by their limit')
+  })
+
+  t.test(`${name}: issue-11-5: a version-1 cursor (an epoch per topic) still resumes exactly`, async (t) => {
+    const broker = await open(t)
+    const first = broker.subscribe(['v1b', 'v1a'])
+    await take(first, 1)
+    const a = await broker.publish('v1a', 'x', 1)
+    const b = await broker.publish('v1b', 'x', 2)
+    await take(first, 2)
+    await first.return()
+    await broker.publish('v1a', 'x', 3)
+    await broker.publish('v1b', 'x', 4)
+    // 1.<set>.<epoch>-<offset>... in sorted-topic order, as clients of the previous version hold them.
+    const old = sealCursor(`1.${topicSetKey(['v1a', 'v1b'])}.${a.epoch}-1.${b.epoch}-1`)
+    const again = broker.subscribe(['v1a', 'v1b'], { lastEventId: old })
+    t.teardown(() => again.return())
+    const resumed = await take(again, 3)
+    t.same(resumed.map((event) => [event.event, event.data]), [['subscribed', { topics: ['v1a', 'v1b'] }], ['x', 3], ['x', 4]])
+    t.match(resumed[0].id, /^2\./, 'answered with a version-2 cursor')
   })
 
   t.test(`${name}: publishing refuses bad topics and event names, and everything once closed`, async (t) => {

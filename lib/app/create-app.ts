@@ -64,7 +64,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   const probeIntervalMs = checkInteger('probeIntervalMs', options.probeIntervalMs ?? 5000, 0, 3_600_000)
 
   const app = Fastify(options.fastify ?? {})
-  const broker = options.broker ?? createBroker({
+  const broker = options.broker ?? await createBroker({
     redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, historySize, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })
   const metrics = new TopicMetrics()

@@ -18,7 +18,7 @@ export { registerOpenAPI, OPENAPI_VERSION, type OpenAPIOptions } from './openapi
 export { encodeFrame, encodeComment, encodeData, type SSEFrameFields } from './sse/encoder.js'
 export { ServerSideEventsView, SSEViewBase, type SSEViewDefinition, type SSEViewInstance } from './views/sse-view.js'
 export { sseRoute } from './views/sse-route.js'
-export type { ServerSentEvent, SSEContext, SSERouteDefinition, EventOf, EventNameOf, EventDataOf, EventDataFor } from './sse/types.js'
+export type { ServerSentEvent, NamedServerSentEvent, SSEContext, SSERouteDefinition, SSEStream, EventOf, StrictEventOf, EventNameOf, EventDataOf, EventDataFor } from './sse/types.js'
 export type { EventSchemaDefinition } from './sse/event-schema.js'
 export { EventStream, EVENT_STREAM_HEADERS, type StartOptions, type CloseReason } from './sse/stream.js'
 export { StreamRegistry, type StreamSettings } from './sse/registry.js'

@@ -16,6 +16,7 @@ import { copyRouteTag } from '../views/actions.js'
 import { inferTopicFromRoute } from '../broker/topics.js'
 import type { View } from '../views/view.js'
 import { GenericViewBase } from '../views/generic.js'
+import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from '../views/decorator-mode.js'
 
 export interface PublishContext<R> {
   request: FastifyRequest
@@ -66,12 +67,20 @@ function notFound (operation: string, result: unknown): boolean {
   return false
 }
 
-type RouteHandler = (this: any, request: FastifyRequest, reply: FastifyReply) => unknown
+/**
+ * What a decorated method or handler may return for the result type R the options are written for: R
+ * (or a promise of it), or the "nothing happened" values that publish nothing. An explicit
+ * `publishEvent<R>` that disagrees with the method is a compile error, not an event to `x:undefined`.
+ */
+type Returning<R> = R | null | undefined | false | Promise<R | null | undefined | false>
+
+type RouteHandler<R> = (this: any, request: FastifyRequest, reply: FastifyReply) => Returning<R> | FastifyReply | Promise<FastifyReply>
 
 export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
-  function apply<This extends View, F extends (this: This, ...args: any[]) => any> (method: F, context: ClassMethodDecoratorContext<This, F>): F
-  function apply<F extends RouteHandler> (handler: F): F
-  function apply (target: Function, context?: ClassMethodDecoratorContext<any, any>): Function {
+  function apply<This extends View, F extends (this: This, ...args: any[]) => Returning<R>> (method: F, context: ClassMethodDecoratorContext<This, F>): F
+  function apply<F extends RouteHandler<R>> (handler: F): F
+  function apply (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+  function apply (target: any, context?: any, _descriptor?: unknown): any {
     const event = options.event ?? (context === undefined ? target.name : String(context.name)) ?? 'message'
     const wrapped = context === undefined
       ? async function publishingHandler (this: unknown, request: FastifyRequest, reply: FastifyReply) {

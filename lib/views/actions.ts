@@ -9,6 +9,7 @@ import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, Member, OperationSchema, RouteContext, SuccessBody } from './types.js'
 import { defaultStatus, sendResult } from './respond.js'
 import type { View } from './view.js'
+import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './decorator-mode.js'
 
 const ROUTE_TAG = Symbol.for('fastify-views.route-tag')
 
@@ -85,7 +86,9 @@ export function route<const S extends ActionSchema = ActionSchema> (
 ) {
   const operation: ActionSchema = schema ?? {}
   const status = defaultStatus(operation)
-  return function decorate<This extends View, F extends ActionMethod<S, This>> (target: F, _context?: ClassMethodDecoratorContext<This, F>): F {
+  function decorate<This extends View, F extends ActionMethod<S, This>> (target: F, context?: ClassMethodDecoratorContext<This, F>): F
+  function decorate (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+  function decorate (target: any, _context?: unknown, _descriptor?: unknown): any {
     tagMethod(target, {
       build: (name, viewClass) => ({
         name,
@@ -102,6 +105,7 @@ export function route<const S extends ActionSchema = ActionSchema> (
     })
     return target
   }
+  return decorate
 }
 
 export const get = <const S extends ActionSchema = ActionSchema>(path: string, schema?: S, options?: ActionOptions) => route<S>('GET', path, schema, options)

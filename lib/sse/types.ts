@@ -31,11 +31,11 @@ export interface SSERouteDefinition extends EventSchemaDefinition, OperationDocs
   example?: string
 }
 
-type EventMapOf<D> = D extends { events: infer M }
+export type EventMapOf<D> = D extends { events: infer M }
   ? M extends readonly string[] ? never : M extends Readonly<Record<string, TSchema>> ? M : never
   : never
 
-type ListedNamesOf<D> = D extends { events: readonly (infer N extends string)[] } ? N : never
+export type ListedNamesOf<D> = D extends { events: readonly (infer N extends string)[] } ? N : never
 
 /** The names a route may send: the listed ones, the keys of a per-event schema map, or any string. */
 export type EventNameOf<D> = [EventMapOf<D>] extends [never]
@@ -56,7 +56,7 @@ export interface NamedServerSentEvent<K extends string, T> extends ServerSentEve
 }
 
 /** Does the definition declare its event names (a list, or a schema per name)? */
-type DeclaresNames<D> = [EventMapOf<D>] extends [never] ? [ListedNamesOf<D>] extends [never] ? false : true : true
+export type DeclaresNames<D> = [EventMapOf<D>] extends [never] ? [ListedNamesOf<D>] extends [never] ? false : true : true
 
 /**
  * Exactly the events of the route: with declared names, one member per name (its data by its own schema

@@ -72,13 +72,13 @@ function notFound (operation: string, result: unknown): boolean {
  * (or a promise of it), or the "nothing happened" values that publish nothing. An explicit
  * `publishEvent<R>` that disagrees with the method is a compile error, not an event to `x:undefined`.
  */
-type Returning<R> = R | null | undefined | false | Promise<R | null | undefined | false>
+export type PublishableResult<R> = R | null | undefined | false | Promise<R | null | undefined | false>
 
-type RouteHandler<R> = (this: any, request: FastifyRequest, reply: FastifyReply) => Returning<R> | FastifyReply | Promise<FastifyReply>
+export type PublishableHandler<R> = (this: any, request: FastifyRequest, reply: FastifyReply) => PublishableResult<R> | FastifyReply | Promise<FastifyReply>
 
 export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
-  function apply<This extends View, F extends (this: This, ...args: any[]) => Returning<R>> (method: F, context: ClassMethodDecoratorContext<This, F>): F
-  function apply<F extends RouteHandler<R>> (handler: F): F
+  function apply<This extends View, F extends (this: This, ...args: any[]) => PublishableResult<R>> (method: F, context: ClassMethodDecoratorContext<This, F>): F
+  function apply<F extends PublishableHandler<R>> (handler: F): F
   function apply (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
   function apply (target: any, context?: any, _descriptor?: unknown): any {
     const event = options.event ?? (context === undefined ? target.name : String(context.name)) ?? 'message'

@@ -77,7 +77,7 @@ export function actionContext (request: FastifyRequest, reply: FastifyReply): Ac
   return { params: request.params, query: request.query, headers: request.headers, body: request.body, request, reply } as ActionContext<any>
 }
 
-type ActionMethod<S extends ActionSchema, This> =
+export type ActionMethod<S extends ActionSchema, This> =
   (this: This, ctx: ActionContext<S>) => MaybePromise<SuccessBody<Member<S, 'response'>>>
 
 /** A general action decorator: any method(s), a path below the view's prefix, a schema. */
@@ -114,7 +114,7 @@ export const put = <const S extends ActionSchema = ActionSchema>(path: string, s
 export const patch = <const S extends ActionSchema = ActionSchema>(path: string, schema?: S, options?: ActionOptions) => route<S>('PATCH', path, schema, options)
 export const del = <const S extends ActionSchema = ActionSchema>(path: string, schema?: S, options?: ActionOptions) => route<S>('DELETE', path, schema, options)
 
-type MethodDecorator = (target: any, context?: any) => any
+export type MethodDecorator = (target: any, context?: any) => any
 
 /**
  * Decorators without decorator syntax: `applyDecorators(Tasks, { archive: [post('/archive', schema)] })`.

@@ -21,11 +21,11 @@ import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } 
  * The context of the route: a detail route without params of its own gets the view's detail params
  * (a generic view's `:id`, typed by its `id` schema), as it does at run time.
  */
-type RouteContextOf<S, This, O> = O extends { detail: true }
+export type RouteContextOf<S, This, O> = O extends { detail: true }
   ? Member<S, 'params'> extends undefined ? SSEContext<S, This extends { params: infer P } ? P : Record<string, string>> : SSEContext<S>
   : SSEContext<S>
 
-type SSEMethod<S, This, O> = (this: This, ctx: RouteContextOf<S, This, O>) => AsyncIterable<EventOf<S>> | Promise<AsyncIterable<EventOf<S>>>
+export type SSEMethod<S, This, O> = (this: This, ctx: RouteContextOf<S, This, O>) => AsyncIterable<EventOf<S>> | Promise<AsyncIterable<EventOf<S>>>
 
 export function sseRoute<const S extends SSERouteDefinition = SSERouteDefinition, const O extends ActionOptions = {}> (path: string, definition?: S, options: O = {} as O) {
   const routeDefinition: SSERouteDefinition = definition ?? {}

@@ -1,39 +1,66 @@
-// Public API of fastify-views: exports only.
+// Public API of fastify-views: exports only. The Redis broker is `fastify-views/redis` (ioredis is an
+// optional peer dependency). Internals are not exported as values: event streams, the stream registry,
+// bindView; topic state, broker messages and subscriptions are exported as types only, because the
+// broker's backend contract (history, subscribers, the iterator) names them.
 export * from './errors.js'
 export * from './http-errors.js'
 export { ProblemDetails, ValidationIssue, PROBLEM_CONTENT_TYPE, problem, type ProblemDocument } from './problem.js'
 export { configureApp, problemFor, sendProblem, type ConfigureAppOptions } from './configure-app.js'
-export { View, isViewClass, bindView } from './views/view.js'
-export { APIView, APIViewBase, type APIViewDefinition, type APIViewInstance, type TypedView, type DefinedViewClass } from './views/api-view.js'
+
+// Views
+export { View, isViewClass } from './views/view.js'
+export {
+  APIView, APIViewBase, type APIViewDefinition, type APIViewInstance, type TypedView, type DefinedViewClass,
+  type QueryOf, type RequestBodyOf, type VerbReturn
+} from './views/api-view.js'
 export {
   ListView, CreateView, RetrieveView, UpdateView, DestroyView, ListCreateView, RetrieveUpdateView,
   RetrieveDestroyView, RetrieveUpdateDestroyView, ReadOnlyViewSet, ViewSet, ModelViewSet, GenericViewBase,
-  type GenericDefinition, type GenericOperation, type GenericViewInstance
+  type GenericDefinition, type GenericOperation, type GenericViewInstance, type GenericClass, type ModelViewSetInstance,
+  type AbstractViewClass, type ModelOf, type IdOf, type CreateOf, type UpdateOf, type PartialOf, type Found
 } from './views/generic.js'
-export { route, get, post, put, patch, del, applyDecorators, type ActionContext, type ActionSchema, type ActionOptions } from './views/actions.js'
+export {
+  route, get, post, put, patch, del, applyDecorators,
+  type ActionContext, type ActionSchema, type ActionOptions, type ActionMethod, type MethodDecorator
+} from './views/actions.js'
+export type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './views/decorator-mode.js'
 export type { RouteSpec, ViewClass } from './views/route-spec.js'
-export type { OperationSchema, OperationDocs, ResponseMap, SharedSchema, RouteContext, SuccessBody, MaybePromise } from './views/types.js'
+export type {
+  OperationSchema, OperationDocs, ResponseMap, SharedSchema, RouteContext, SuccessBody, MaybePromise,
+  Member, StaticOf, ResponseBodyOf, Verb
+} from './views/types.js'
 export { ViewRouter, VIEW_ROUTE_CONFIG, type ViewRouterOptions, type RegisterViewOptions, type MountedRoute } from './router/view-router.js'
 export { registerOpenAPI, OPENAPI_VERSION, type OpenAPIOptions } from './openapi/swagger.js'
+
+// Server-Sent Events
 export { encodeFrame, encodeComment, encodeData, type SSEFrameFields } from './sse/encoder.js'
 export { ServerSideEventsView, SSEViewBase, type SSEViewDefinition, type SSEViewInstance } from './views/sse-view.js'
-export { sseRoute } from './views/sse-route.js'
-export type { ServerSentEvent, SSEContext, SSERouteDefinition, EventOf, EventNameOf, EventDataOf, EventDataFor } from './sse/types.js'
+export { sseRoute, type SSEMethod, type RouteContextOf } from './views/sse-route.js'
+export type {
+  ServerSentEvent, NamedServerSentEvent, SSEContext, SSERouteDefinition, SSEStream, EventOf, StrictEventOf,
+  EventNameOf, EventDataOf, EventDataFor, EventMapOf, ListedNamesOf, DeclaresNames
+} from './sse/types.js'
 export type { EventSchemaDefinition } from './sse/event-schema.js'
-export { EventStream, EVENT_STREAM_HEADERS, type StartOptions, type CloseReason } from './sse/stream.js'
-export { StreamRegistry, type StreamSettings } from './sse/registry.js'
+export { EVENT_STREAM_HEADERS } from './sse/stream.js'
+export type { StreamSettings } from './sse/registry.js'
 export { lastEventIdOf, MAX_LAST_EVENT_ID_LENGTH } from './sse/endpoint.js'
-export { Broker, TopicState, type BrokerOptions, type BrokerHealth, type BrokerStats, type PublishResult, type TopicHistory, type TopicSubscriber } from './broker/broker.js'
+
+// Topics and brokers
+export { Broker, type BrokerOptions, type BrokerHealth, type BrokerStats, type PublishResult, type TopicHistory, type TopicSubscriber } from './broker/broker.js'
 export { MemoryBroker } from './broker/memory.js'
-export { RedisBroker, type RedisBrokerOptions } from './broker/redis.js'
 export { createBroker, type CreateBrokerOptions } from './broker/create-broker.js'
-export { BrokerMessage } from './broker/message.js'
-export { TopicBuilder, inferTopicFromRoute, topicProblem } from './broker/topics.js'
-export { Subscription, type SubscriptionSink, type SubscriptionOptions, type ControlEvent, type ResetReason } from './broker/subscription.js'
+export type { TopicState } from './broker/broker.js'
+export type { BrokerMessage } from './broker/message.js'
+export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topics.js'
+export type { Subscription, SubscriptionSink, ControlEvent, ResetReason } from './broker/subscription.js'
 export { TopicEventIterator, type TopicEvent, type SubscribeOptions, type SubscriptionControl } from './broker/topic-events.js'
-export { publishEvent, publishResult, type PublishEventOptions, type PublishContext } from './topics/publish-event.js'
+export {
+  publishEvent, publishResult, type PublishEventOptions, type PublishContext, type PublishableResult, type PublishableHandler
+} from './topics/publish-event.js'
 export { SubscriptionView, requestedTopics, type SubscriptionViewOptions, type AuthorizeTopic, type TopicRuntime } from './topics/subscription-view.js'
 export { TopicMetrics } from './topics/metrics.js'
+
+// Apps
 export { createApp, type CreateAppOptions } from './app/create-app.js'
 export { resolveSettings, type AppSettings, type SettingsInput } from './app/settings.js'
 export { closeOnSignals, type CloseOnSignalsOptions } from './app/signals.js'

@@ -90,7 +90,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   }
 
   const app = Fastify(withStrictBodies(withProblemServerOptions(options.fastify ?? {})))
-  const broker = options.broker ?? createBroker({
+  const broker = options.broker ?? await createBroker({
     redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, ...retention, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })
   // A broker passed in belongs to the caller (tests share one across restarts): only close our own.

@@ -3,8 +3,7 @@
  * are named after their TypeBox `$id` (never `def-N`), and the problem document is one shared component.
  */
 import type { FastifyInstance } from 'fastify'
-import swagger from '@fastify/swagger'
-import swaggerUi from '@fastify/swagger-ui'
+import type { SwaggerOptions } from '@fastify/swagger'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
 
 export interface OpenAPIOptions {
@@ -47,7 +46,10 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
   addSharedSchema(app, ValidationIssue)
   addSharedSchema(app, ProblemDetails)
   if (options.swagger === false) return
-  await app.register(swagger, {
+  // Imported here, not at the top: `import 'fastify-views'` loads neither @fastify/swagger nor its UI
+  // (and their static assets) until an app turns docs on.
+  const { default: swagger } = await import('@fastify/swagger')
+  const swaggerOptions: SwaggerOptions = {
     openapi: {
       openapi: options.openapiVersion ?? OPENAPI_VERSION,
       info: {
@@ -64,8 +66,10 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
         return typeof json.$id === 'string' ? json.$id : `schema${index}`
       }
     }
-  })
+  }
+  await app.register(swagger, swaggerOptions)
   if (options.docsPath !== false) {
+    const { default: swaggerUi } = await import('@fastify/swagger-ui')
     await app.register(swaggerUi, { routePrefix: options.docsPath ?? '/docs' })
   }
 }

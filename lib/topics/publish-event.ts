@@ -20,6 +20,7 @@ import { copyRouteTag } from '../views/actions.js'
 import { inferTopicFromRoute } from '../broker/topics.js'
 import type { View } from '../views/view.js'
 import { GenericViewBase } from '../views/generic.js'
+import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from '../views/decorator-mode.js'
 
 export interface PublishContext<R> {
   request: FastifyRequest
@@ -95,6 +96,15 @@ function notFound (operation: string, result: unknown): boolean {
   return false
 }
 
+/**
+ * What a decorated method or handler may return for the result type R the options are written for: R
+ * (or a promise of it), or the "nothing happened" values that publish nothing. An explicit
+ * `publishEvent<R>` that disagrees with the method is a compile error, not an event to `x:undefined`.
+ */
+export type PublishableResult<R> = R | null | undefined | false | Promise<R | null | undefined | false>
+
+export type PublishableHandler<R> = (this: any, request: FastifyRequest, reply: FastifyReply) => PublishableResult<R> | FastifyReply | Promise<FastifyReply>
+
 type RouteHandler = (this: any, request: FastifyRequest, reply: FastifyReply) => unknown
 
 function isThenable (value: unknown): value is PromiseLike<unknown> {
@@ -145,9 +155,10 @@ function publishingHandlerOf (target: RouteHandler, options: PublishEventOptions
 }
 
 export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
-  function apply<This extends View, F extends (this: This, ...args: any[]) => any> (method: F, context: ClassMethodDecoratorContext<This, F>): F
-  function apply<F extends RouteHandler> (handler: F): F
-  function apply (target: Function, context?: ClassMethodDecoratorContext<any, any>): Function {
+  function apply<This extends View, F extends (this: This, ...args: any[]) => PublishableResult<R>> (method: F, context: ClassMethodDecoratorContext<This, F>): F
+  function apply<F extends PublishableHandler<R>> (handler: F): F
+  function apply (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+  function apply (target: any, context?: any, _descriptor?: unknown): any {
     const event = options.event ?? (context === undefined ? target.name : String(context.name)) ?? 'message'
     const wrapped = context === undefined
       ? publishingHandlerOf(target as RouteHandler, options, event || 'message')

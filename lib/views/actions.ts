@@ -9,6 +9,7 @@ import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, Member, OperationSchema, RouteContext, SuccessBody } from './types.js'
 import { defaultStatus, sendResult } from './respond.js'
 import type { View } from './view.js'
+import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './decorator-mode.js'
 
 const ROUTE_TAG = Symbol.for('fastify-views.route-tag')
 
@@ -76,7 +77,7 @@ export function actionContext (request: FastifyRequest, reply: FastifyReply): Ac
   return { params: request.params, query: request.query, headers: request.headers, body: request.body, request, reply } as ActionContext<any>
 }
 
-type ActionMethod<S extends ActionSchema, This> =
+export type ActionMethod<S extends ActionSchema, This> =
   (this: This, ctx: ActionContext<S>) => MaybePromise<SuccessBody<Member<S, 'response'>>>
 
 /** A general action decorator: any method(s), a path below the view's prefix, a schema. */
@@ -85,7 +86,9 @@ export function route<const S extends ActionSchema = ActionSchema> (
 ) {
   const operation: ActionSchema = schema ?? {}
   const status = defaultStatus(operation)
-  return function decorate<This extends View, F extends ActionMethod<S, This>> (target: F, _context?: ClassMethodDecoratorContext<This, F>): F {
+  function decorate<This extends View, F extends ActionMethod<S, This>> (target: F, context?: ClassMethodDecoratorContext<This, F>): F
+  function decorate (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+  function decorate (target: any, _context?: unknown, _descriptor?: unknown): any {
     tagMethod(target, {
       build: (name, viewClass) => ({
         name,
@@ -102,6 +105,7 @@ export function route<const S extends ActionSchema = ActionSchema> (
     })
     return target
   }
+  return decorate
 }
 
 export const get = <const S extends ActionSchema = ActionSchema>(path: string, schema?: S, options?: ActionOptions) => route<S>('GET', path, schema, options)
@@ -110,7 +114,7 @@ export const put = <const S extends ActionSchema = ActionSchema>(path: string, s
 export const patch = <const S extends ActionSchema = ActionSchema>(path: string, schema?: S, options?: ActionOptions) => route<S>('PATCH', path, schema, options)
 export const del = <const S extends ActionSchema = ActionSchema>(path: string, schema?: S, options?: ActionOptions) => route<S>('DELETE', path, schema, options)
 
-type MethodDecorator = (target: any, context?: any) => any
+export type MethodDecorator = (target: any, context?: any) => any
 
 /**
  * Decorators without decorator syntax: `applyDecorators(Tasks, { archive: [post('/archive', schema)] })`.

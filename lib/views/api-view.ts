@@ -28,18 +28,18 @@ export interface APIViewDefinition extends SharedSchema {
   delete?: OperationSchema
 }
 
-type VerbReturn<D, V extends Verb> = SuccessBody<Member<Member<D, V>, 'response'>>
-type BodyOf<D> = { [V in Verb]: StaticOf<Member<Member<D, V>, 'body'>, never> }[Verb] extends infer B
+export type VerbReturn<D, V extends Verb> = SuccessBody<Member<Member<D, V>, 'response'>>
+export type RequestBodyOf<D> = { [V in Verb]: StaticOf<Member<Member<D, V>, 'body'>, never> }[Verb] extends infer B
   ? [B] extends [never] ? unknown : B
   : never
-type QueryOf<D> = StaticOf<Member<D, 'querystring'>, Record<string, unknown>>
+export type QueryOf<D> = StaticOf<Member<D, 'querystring'>, Record<string, unknown>>
 
 /** Members every view instance gets from its definition. */
 export interface TypedView<D extends SharedSchema> extends View {
   params: StaticOf<Member<D, 'params'>, Record<string, string>>
   query: QueryOf<D> & ({ [V in Verb]: StaticOf<Member<Member<D, V>, 'querystring'>, never> }[Verb] extends infer Q ? [Q] extends [never] ? unknown : Q : never)
   headers: StaticOf<Member<D, 'headers'>, Record<string, string | string[] | undefined>>
-  body: BodyOf<D>
+  body: RequestBodyOf<D>
 }
 
 export interface APIViewInstance<D extends APIViewDefinition> extends TypedView<D> {

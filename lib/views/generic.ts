@@ -39,12 +39,12 @@ export interface GenericDefinition extends SharedSchema {
   docs?: Partial<Record<GenericOperation, OperationDocs>>
 }
 
-type ModelOf<D extends GenericDefinition> = Static<D['model']>
-type IdOf<D extends GenericDefinition> = D['id'] extends TSchema ? Static<D['id']> : string
-type CreateOf<D extends GenericDefinition> = D['create'] extends TSchema ? Static<D['create']> : ModelOf<D>
-type UpdateOf<D extends GenericDefinition> = D['update'] extends TSchema ? Static<D['update']> : CreateOf<D>
-type PartialOf<D extends GenericDefinition> = D['partialUpdate'] extends TSchema ? Static<D['partialUpdate']> : Partial<UpdateOf<D>>
-type Found<T> = MaybePromise<T | null | undefined>
+export type ModelOf<D extends GenericDefinition> = Static<D['model']>
+export type IdOf<D extends GenericDefinition> = D['id'] extends TSchema ? Static<D['id']> : string
+export type CreateOf<D extends GenericDefinition> = D['create'] extends TSchema ? Static<D['create']> : ModelOf<D>
+export type UpdateOf<D extends GenericDefinition> = D['update'] extends TSchema ? Static<D['update']> : CreateOf<D>
+export type PartialOf<D extends GenericDefinition> = D['partialUpdate'] extends TSchema ? Static<D['partialUpdate']> : Partial<UpdateOf<D>>
+export type Found<T> = MaybePromise<T | null | undefined>
 
 export interface GenericViewInstance<D extends GenericDefinition> extends Omit<TypedView<D>, 'body' | 'params'> {
   body: unknown
@@ -178,7 +178,27 @@ function genericRoute (viewName: string, definition: GenericDefinition, operatio
   return { name: operation, method, path: detail ? detailPath : '', schema, invoke, detail }
 }
 
-type GenericClass<D extends GenericDefinition> = DefinedViewClass<D, GenericViewInstance<D>>
+export type GenericClass<D extends GenericDefinition> = DefinedViewClass<D, GenericViewInstance<D>>
+
+/**
+ * A ModelViewSet's instance: the six operations are abstract, so a class that leaves one out does not
+ * compile ("Non-abstract class 'Tasks' does not implement inherited abstract member 'destroy'") instead
+ * of failing at registerView. A declaration only: at run time the factory's class is a GenericViewBase.
+ */
+export interface ModelViewSetInstance<D extends GenericDefinition> extends Omit<GenericViewInstance<D>, GenericOperation> {}
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface adds the view members to the abstract operations
+export declare abstract class ModelViewSetInstance<D extends GenericDefinition> {
+  abstract list (): MaybePromise<Array<ModelOf<D>>>
+  abstract create (body: CreateOf<D>): MaybePromise<ModelOf<D>>
+  abstract retrieve (id: IdOf<D>): Found<ModelOf<D>>
+  abstract update (id: IdOf<D>, body: UpdateOf<D>): Found<ModelOf<D>>
+  abstract partialUpdate (id: IdOf<D>, body: PartialOf<D>): Found<ModelOf<D>>
+  /** true, nothing, or the deleted item: 204; false or null: 404. */
+  abstract destroy (id: IdOf<D>): MaybePromise<boolean | void | null | ModelOf<D>>
+}
+
+/** A view class whose instance has abstract members: a subclass must implement them. */
+export type AbstractViewClass<D, I> = (abstract new () => I) & Omit<DefinedViewClass<D, I>, never>
 
 function genericFactory (label: string, required: GenericOperation[], optional: GenericOperation[] = []) {
   const factory = <const D extends GenericDefinition>(definition: D): GenericClass<D> => {
@@ -205,5 +225,6 @@ export const RetrieveUpdateDestroyView = genericFactory('RetrieveUpdateDestroyVi
 export const ReadOnlyViewSet = genericFactory('ReadOnlyViewSet', ['list', 'retrieve'])
 /** Every operation the class implements, none required (DRF's ViewSet). */
 export const ViewSet = genericFactory('ViewSet', [], ORDER)
-/** All six operations, each required (DRF's ModelViewSet). */
-export const ModelViewSet = genericFactory('ModelViewSet', ORDER)
+/** All six operations, each required (DRF's ModelViewSet): leaving one out is a compile error. */
+export const ModelViewSet: <const D extends GenericDefinition>(definition: D) => AbstractViewClass<D, ModelViewSetInstance<D>> =
+  genericFactory('ModelViewSet', ORDER) as any

@@ -13,13 +13,25 @@
 import { joinPath, tagMethod, type ActionOptions } from './actions.js'
 import type { View } from './view.js'
 import { sseEndpoint } from '../sse/endpoint.js'
+import type { Member } from './types.js'
 import type { EventOf, SSEContext, SSERouteDefinition } from '../sse/types.js'
+import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './decorator-mode.js'
 
-type SSEMethod<S, This> = (this: This, ctx: SSEContext<S>) => AsyncIterable<EventOf<S>> | Promise<AsyncIterable<EventOf<S>>>
+/**
+ * The context of the route: a detail route without params of its own gets the view's detail params
+ * (a generic view's `:id`, typed by its `id` schema), as it does at run time.
+ */
+export type RouteContextOf<S, This, O> = O extends { detail: true }
+  ? Member<S, 'params'> extends undefined ? SSEContext<S, This extends { params: infer P } ? P : Record<string, string>> : SSEContext<S>
+  : SSEContext<S>
 
-export function sseRoute<const S extends SSERouteDefinition = SSERouteDefinition> (path: string, definition?: S, options: ActionOptions = {}) {
+export type SSEMethod<S, This, O> = (this: This, ctx: RouteContextOf<S, This, O>) => AsyncIterable<EventOf<S>> | Promise<AsyncIterable<EventOf<S>>>
+
+export function sseRoute<const S extends SSERouteDefinition = SSERouteDefinition, const O extends ActionOptions = {}> (path: string, definition?: S, options: O = {} as O) {
   const routeDefinition: SSERouteDefinition = definition ?? {}
-  return function decorate<This extends View, F extends SSEMethod<S, This>> (target: F, _context?: ClassMethodDecoratorContext<This, F>): F {
+  function decorate<This extends View, F extends SSEMethod<S, This, O>> (target: F, context?: ClassMethodDecoratorContext<This, F>): F
+  function decorate (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+  function decorate (target: any, _context?: unknown, _descriptor?: unknown): any {
     tagMethod(target, {
       build: (name, viewClass) => {
         const detail = options.detail === true
@@ -36,4 +48,5 @@ export function sseRoute<const S extends SSERouteDefinition = SSERouteDefinition
     })
     return target
   }
+  return decorate
 }

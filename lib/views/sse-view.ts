@@ -22,7 +22,7 @@ import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, SharedSchema } from './types.js'
 import { View } from './view.js'
 import { GENERATED_IDS, sseEndpoint } from '../sse/endpoint.js'
-import type { EventDataFor, EventNameOf, EventOf, ServerSentEvent, SSEContext, SSERouteDefinition } from '../sse/types.js'
+import type { EventDataFor, EventNameOf, EventOf, NamedServerSentEvent, ServerSentEvent, SSEContext, SSERouteDefinition } from '../sse/types.js'
 
 export interface SSEViewDefinition extends SSERouteDefinition, SharedSchema {}
 
@@ -36,10 +36,13 @@ export interface SSEViewInstance<D extends SSEViewDefinition> extends TypedView<
   /** The id of an event that yields none: a fresh time-ordered UUID (v7) by default. */
   eventId (event: EventOf<D>): string | number | undefined
   /** Builds an event with its data typed by its name (useful with a schema per event name). */
-  event<K extends EventNameOf<D>> (name: K, data: EventDataFor<D, K>, fields?: { id?: string | number | null, retry?: number }): EventOf<D>
+  event<K extends EventNameOf<D>> (name: K, data: EventDataFor<D, K>, fields?: { id?: string | number | null, retry?: number }): NamedServerSentEvent<K, EventDataFor<D, K>>
   /** Runs before anything is streamed; throw an HttpError to answer with a problem document instead. */
   beforeStream? (): MaybePromise<void>
-  /** The stream. `ctx` holds what `this` holds; type it with `SSEContext<typeof definition>` if you use it. */
+  /**
+   * The stream. `ctx` holds what `this` holds; type it with `SSEContext<typeof definition>` if you use it.
+   * Annotate it `SSEStream<typeof View.definition>` to have every bare `yield` checked name by name.
+   */
   events? (ctx: SSEContext<D>): AsyncIterable<EventOf<D>>
 }
 

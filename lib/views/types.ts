@@ -46,11 +46,11 @@ export interface SharedSchema {
 export type StaticOf<S, Fallback = unknown> = S extends TSchema ? Static<S> : Fallback
 
 /** What a handler returns for a response schema: an empty (`Type.Null()`) body may also be nothing at all. */
-type BodyOf<S> = S extends TNull ? null | void : StaticOf<S>
+export type ResponseBodyOf<S> = S extends TNull ? null | void : StaticOf<S>
 
 /** Union of the bodies of the 2xx responses of a response map (unknown when none is declared). */
 export type SuccessBody<R> = R extends ResponseMap
-  ? ({ [K in keyof R]: `${K & (number | string)}` extends `2${string}` ? BodyOf<R[K]> : never }[keyof R]) extends infer U
+  ? ({ [K in keyof R]: `${K & (number | string)}` extends `2${string}` ? ResponseBodyOf<R[K]> : never }[keyof R]) extends infer U
     ? [U] extends [never] ? unknown : U
     : never
   : unknown

@@ -3,7 +3,9 @@
  * Each case checks delivery exactly: every event, in order, once.
  */
 import type { Test } from 'tap'
-import { Broker, BrokerMessage, Subscription, type SubscriptionSink, type TopicEvent } from '../../lib/index.js'
+import { Broker, type TopicEvent } from '../../lib/index.js'
+import { BrokerMessage } from '../../lib/broker/message.js'
+import { Subscription, type SubscriptionSink } from '../../lib/broker/subscription.js'
 import { encodeCursor, sealCursor, topicSetKey } from '../../lib/broker/cursor.js'
 
 export interface BrokerFactory {

@@ -4,7 +4,8 @@
  * holds back what its subscriber receives, as a busy event loop does.
  */
 import t from 'tap'
-import { RedisBroker, type BrokerMessage } from '../../lib/index.js'
+import type { BrokerMessage } from '../../lib/index.js'
+import { RedisBroker } from '../../lib/redis.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { take } from './contract.js'
 

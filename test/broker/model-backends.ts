@@ -4,7 +4,8 @@
  * ones with the same injected latency on top of their real round trips.
  */
 import { Cluster, Redis } from 'ioredis'
-import { RedisBroker, type Broker } from '../../lib/index.js'
+import type { Broker } from '../../lib/index.js'
+import { RedisBroker } from '../../lib/redis.js'
 import type { RedisBrokerOptions } from '../../lib/broker/redis.js'
 import type { ModelBackend, RetentionSettings } from './model.js'
 import { SlowBackendBroker } from './slow-backend.js'

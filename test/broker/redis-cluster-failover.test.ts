@@ -6,7 +6,8 @@
  * dead shard fail visibly in bounded time.
  */
 import t from 'tap'
-import { RedisBroker, type TopicEvent } from '../../lib/index.js'
+import type { TopicEvent } from '../../lib/index.js'
+import { RedisBroker } from '../../lib/redis.js'
 import { keySlot } from '../../lib/broker/key-slot.js'
 import { startRedisCluster } from '../helpers/redis-server.js'
 import { take } from './contract.js'

@@ -3,7 +3,8 @@
  * the channel of a topic in one slot, one subscriber connection per master, and the broker contract.
  */
 import t from 'tap'
-import { RedisBroker, type Broker } from '../../lib/index.js'
+import type { Broker } from '../../lib/index.js'
+import { RedisBroker } from '../../lib/redis.js'
 import { keySlot } from '../../lib/broker/key-slot.js'
 import { startRedisCluster } from '../helpers/redis-server.js'
 import { brokerContract, take } from './contract.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { RedisBroker } from '../../lib/index.js'
+import { RedisBroker } from '../../lib/redis.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { brokerContract } from './contract.js'
 

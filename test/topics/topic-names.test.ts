@@ -6,7 +6,8 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { createApp, MemoryBroker, RedisBroker, SubscriptionView, topicProblem, ViewRouter } from '../../lib/index.js'
+import { createApp, MemoryBroker, SubscriptionView, topicProblem, ViewRouter } from '../../lib/index.js'
+import { RedisBroker } from '../../lib/redis.js'
 import { printableTopic } from '../../lib/broker/topics.js'
 import { request } from 'undici'
 import { listen } from '../helpers/http.js'

@@ -3,7 +3,7 @@
  * (tsc fails on an unused expectation), so wrong code provably does not compile.
  */
 import { Type } from '@sinclair/typebox'
-import { ModelViewSet, ServerSideEventsView, sseRoute, type EventOf, type SSEContext } from '../../lib/index.js'
+import { ModelViewSet, ServerSideEventsView, sseRoute, type EventOf, type SSEContext, type SSEStream } from '../../lib/index.js'
 
 const Price = Type.Object({ symbol: Type.String(), price: Type.Number() })
 const Halt = Type.Object({ reason: Type.String() })
@@ -123,7 +123,7 @@ export class Routes extends ServerSideEventsView({ data: Type.String() }) {
   async * wrongContext (ctx: SSEContext<typeof Ticks>) {
     // @ts-expect-error -- `n` is a number
     const n: string = ctx.query.n
-    yield { data: n.length }
+    yield { event: 'tick', data: n.length }
   }
 }
 
@@ -151,3 +151,59 @@ export class Tasks extends ModelViewSet({ model: Task, id: Type.Integer() }) {
 export const priceEvent: EventOf<{ data: typeof Price }> = { data: { symbol: 'A', price: 1 }, id: 'x' }
 // @ts-expect-error -- an event's data follows the schema
 export const badPriceEvent: EventOf<{ data: typeof Price }> = { data: { symbol: 1, price: 1 } }
+
+// Declared names: a yield must name one of them.
+export class MissingName extends ServerSideEventsView({ data: Price, events: ['price'] }) {
+  // @ts-expect-error -- the stream declares its names: an event without one is refused at run time
+  async * events () { yield { data: { symbol: 'A', price: 1 } } }
+}
+
+// Annotated with SSEStream, every bare yield is checked name by name.
+export class Checked extends ServerSideEventsView({ events: { price: Price, halt: Halt } }) {
+  async * events (): SSEStream<typeof Checked.definition> {
+    yield { event: 'price', data: { symbol: 'A', price: 1 } }
+    yield { event: 'halt', data: { reason: 'news' }, id: null }
+    // @ts-expect-error -- 'prise' is not an event of this stream
+    yield { event: 'prise', data: { symbol: 'A', price: 1 } }
+    // @ts-expect-error -- a halt's data is a Halt, not a Price
+    yield { event: 'halt', data: { symbol: 'A', price: 1 } }
+    // @ts-expect-error -- every event of this stream has a name
+    yield { data: { reason: 'news' } }
+  }
+}
+
+const Listed = { data: Price, events: ['price', 'close'] } as const
+export class CheckedList extends ServerSideEventsView(Listed) {
+  async * events (): SSEStream<typeof Listed> {
+    yield { event: 'close', data: { symbol: 'A', price: 1 } }
+    // @ts-expect-error -- only 'price' and 'close' are listed
+    yield { event: 'open', data: { symbol: 'A', price: 1 } }
+  }
+}
+
+// Un-annotated, TypeScript widens the name to string: the data must still fit one of the schemas.
+export class LooseNames extends ServerSideEventsView({ events: { price: Price, halt: Halt } }) {
+  // @ts-expect-error -- this data fits neither a Price nor a Halt
+  async * events () { yield { event: 'price', data: { nothing: true } } }
+}
+
+// A detail @sseRoute without params of its own: ctx.params is the view's, with the :id of its `id` schema.
+const Changes = { data: Task, events: ['changed'] } as const
+export class DetailStreams extends ModelViewSet({ model: Task, id: Type.Integer() }) {
+  override list () { return [] }
+  override retrieve () { return null }
+  override create () { return { id: 1, title: 'x' } }
+  override update () { return null }
+  override partialUpdate () { return null }
+  override destroy () { return false }
+
+  @sseRoute('/changes', Changes, { detail: true })
+  async * changes (ctx: SSEContext<typeof Changes, this['params']>) {
+    const id: number = ctx.params.id
+    yield { event: 'changed', data: { id, title: 'x' } }
+  }
+
+  // @ts-expect-error -- the :id of this view is a number, not the string of an untyped context
+  @sseRoute('/untyped', Changes, { detail: true })
+  async * untyped (ctx: SSEContext<typeof Changes>) { yield { event: 'changed', data: { id: Number(ctx.params.id), title: 'x' } } }
+}

@@ -88,3 +88,23 @@ export class Actions extends APIView({}) {
   @get('/bad', Archive)
   bad () { return 'nope' }
 }
+
+// A ModelViewSet must implement all six operations: leaving one out does not compile.
+// @ts-expect-error -- Non-abstract class 'Incomplete' does not implement inherited abstract member 'destroy'
+export class Incomplete extends ModelViewSet({ model: Task, create: TaskCreate, id: Type.Integer() }) {
+  list () { return [] }
+  retrieve () { return null }
+  create () { return { id: 1, title: 'x' } }
+  update () { return null }
+  partialUpdate () { return null }
+}
+
+export class WrongIdType extends ModelViewSet({ model: Task, id: Type.Integer() }) {
+  list () { return [] }
+  // @ts-expect-error -- the :id is an integer
+  retrieve (id: string) { return { id: Number(id), title: 'x' } }
+  create () { return { id: 1, title: 'x' } }
+  update () { return null }
+  partialUpdate () { return null }
+  destroy () { return true }
+}

@@ -16,8 +16,10 @@
  * Frames arrive in one of two ways:
  * - pull: `pull(iterator, encode)` - a generator is advanced only when the response has room, so a
  *   client that stops reading pauses the generator;
- * - push: `write(frame)` - fan-out writes frames framed once for many streams; a stream whose unsent bytes
- *   pass its byte budget is closed (the client resumes from history), so fan-out never waits on a client.
+ * - push: `write(frame)` - fan-out writes frames framed once for many streams; a stream whose client has
+ *   not taken more than its byte budget is closed (the client resumes from history), so fan-out never
+ *   waits on a client. What counts is what earlier turns handed to the socket, never this turn's own
+ *   held-back batch: a burst written in one turn is not the client's slowness (issue 11 #2).
  *
  * Its `signal` aborts when the stream ends for any reason: the client left, the app closed, the stream
  * finished or failed. Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
@@ -79,6 +81,10 @@ export class EventStream {
   private terminated = false
   private budgetBytes = Infinity
   private corked = false
+  /** Unsent bytes when this turn's batch began: what the client left of earlier batches. */
+  private batchStart = 0
+  /** Bytes the last flushed batch added: still in flight for a client that reads, so not yet held against it. */
+  private lastBatch = 0
   /** Pull mode: frames of this turn not yet handed to the response (written in one piece). */
   private pending = ''
   private roomWaiters: Array<() => void> | undefined
@@ -175,23 +181,32 @@ export class EventStream {
    * `now` lets a fan-out read the clock once for all its streams.
    */
   write (frame: string | Buffer, now = Date.now()): boolean {
-    if (this.closeReason !== undefined || this.terminated) return false
+    if (this.closeReason !== undefined || this.terminated || !this.openBatch()) return false
     this.lastWrite = now
-    this.coalesce()
-    return this.raw.write(frame) || this.withinBudget()
+    this.raw.write(frame)
+    return true
   }
 
   /**
-   * After a refused write: closes the stream when its unsent bytes passed the budget. A write the response
-   * accepts leaves less than its high-water mark (16 KB) unsent, below any budget worth having, so the
-   * unsent bytes are only counted once a write is refused.
+   * Push mode: the budget is checked once per batch, when the first write of a turn opens it. The unsent
+   * bytes then are what earlier batches handed to the socket and the client has not taken, less the last
+   * batch, which a client that reads may still be taking (Node counts a socket write as unsent until all
+   * of it went out). Counting at every write instead counted the batch being held back itself: a burst of
+   * 6,000 events published with Promise.all closed every client, readers at full speed included. So a
+   * client that stopped reading is closed once it left more than its budget, holding at most the budget
+   * and two batches; the check costs one read of a counter per turn, not per event.
    */
-  private withinBudget (): boolean {
+  private openBatch (): boolean {
+    if (this.corked) return true
     const unsent = this.unsentBytes
-    if (unsent <= this.budgetBytes) return true
-    this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
-    this.close('slow')
-    return false
+    if (unsent - this.lastBatch > this.budgetBytes) {
+      this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
+      this.close('slow')
+      return false
+    }
+    this.batchStart = unsent
+    this.coalesce()
+    return true
   }
 
   /**
@@ -219,6 +234,7 @@ export class EventStream {
     }
     if (!this.corked) return
     this.corked = false
+    this.lastBatch = Math.max(0, this.unsentBytes - this.batchStart)
     this.raw.uncork?.()
   }
 
@@ -230,10 +246,10 @@ export class EventStream {
   writeShared (frame: Buffer, chunk: Buffer, now: number): boolean {
     const socket = this.raw.socket
     if (this.raw.chunkedEncoding !== true || socket?._httpMessage !== this.raw || socket.write === undefined) return this.write(frame, now)
-    if (this.closeReason !== undefined || this.terminated) return false
+    if (this.closeReason !== undefined || this.terminated || !this.openBatch()) return false
     this.lastWrite = now
-    this.coalesce()
-    return socket.write(chunk) || this.withinBudget()
+    socket.write(chunk)
+    return true
   }
 
   /** A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). */
@@ -299,6 +315,14 @@ export class EventStream {
       }
     } catch (error) {
       if (this.closed) return
+      if ((error as { code?: unknown } | undefined)?.code === 'FVIEWS_ERR_STREAM_SLOW') {
+        // The source gave up on a client that stopped taking events (a relay past its budget). An error
+        // frame and a clean end would wait behind the bytes the client does not read, and keep its socket
+        // and its place in the registry for good (issue 11 #3): drop the connection; it resumes from history.
+        this.request.log.warn({ err: error }, 'event stream closed: the client reads too slowly')
+        this.close('slow')
+        return
+      }
       this.fail(error)
     }
   }

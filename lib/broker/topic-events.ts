@@ -12,6 +12,7 @@
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { SERIALIZED_DATA } from '../sse/endpoint.js'
+import { kCloseAsSlow } from '../symbols.js'
 import type { Broker } from './broker.js'
 import type { BrokerMessage } from './message.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
@@ -145,7 +146,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   }
 
   overflow (error: Error): void {
-    this.fail(error)
+    this.overflowed(error)
   }
 
   // A replay waits while half the budget is queued, so it never trips the budget meant for live events
@@ -172,13 +173,23 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     }
     // The queue is taken oldest first, so what is queued beyond this turn's bytes waited since an earlier turn.
     if (this.queuedBytes - this.turnBytes > this.budgetBytes) {
-      this.fail(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.budgetBytes} bytes of events waited for the stream`))
+      this.overflowed(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.budgetBytes} bytes of events waited for the stream`))
       return
     }
     this.queue.push({ item, bytes: size })
     this.queuedBytes += size
     this.turnBytes += size
     this.notify()
+  }
+
+  /**
+   * Past the budget: the consumer gets the error on its next pull, and the event stream whose signal feeds
+   * this iterator closes its connection now - its pump waits for the client, not for us, so it would never pull.
+   */
+  private overflowed (error: Error): void {
+    if (this.finished) return
+    this.fail(error)
+    this.signal?.[kCloseAsSlow]?.(error)
   }
 
   private fail (error: unknown): void {

@@ -26,6 +26,7 @@
  */
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { kCloseAsSlow } from '../symbols.js'
 import { encodeComment, encodeFrame } from './encoder.js'
 import type { StreamRegistry } from './registry.js'
 
@@ -108,6 +109,7 @@ export class EventStream {
   get signal (): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController()
+      this.controller.signal[kCloseAsSlow] = this.closeAsSlow
       if (this.terminated || (this.closeReason !== undefined && this.closeReason !== 'finished')) this.controller.abort(this.closeReason)
     }
     return this.controller.signal
@@ -315,16 +317,20 @@ export class EventStream {
       }
     } catch (error) {
       if (this.closed) return
-      if ((error as { code?: unknown } | undefined)?.code === 'FVIEWS_ERR_STREAM_SLOW') {
-        // The source gave up on a client that stopped taking events (a relay past its budget). An error
-        // frame and a clean end would wait behind the bytes the client does not read, and keep its socket
-        // and its place in the registry for good (issue 11 #3): drop the connection; it resumes from history.
-        this.request.log.warn({ err: error }, 'event stream closed: the client reads too slowly')
-        this.close('slow')
-        return
-      }
-      this.fail(error)
+      if ((error as { code?: unknown } | undefined)?.code === 'FVIEWS_ERR_STREAM_SLOW') this.closeAsSlow(error as Error)
+      else this.fail(error)
     }
+  }
+
+  /**
+   * The source gave up on a client that stopped taking events (a relay past its budget). An error frame and
+   * a clean end would wait behind the bytes the client does not read, and keep its socket and its place in
+   * the registry for good (issue 11 #3): the connection is dropped, and the client resumes from history.
+   */
+  private readonly closeAsSlow = (error: Error): void => {
+    if (this.closed) return
+    this.request.log.warn({ err: error }, 'event stream closed: the client reads too slowly')
+    this.close('slow')
   }
 
   /** Nothing invalid goes on the wire: the error handler gives the frame to send instead, then the stream ends. */

@@ -79,6 +79,8 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
   })
   const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
+  // One limit per process on open streams of every kind (SubscriptionView and SSE views alike).
+  registry.maxStreams = maxConnections
   app.addHook('onReady', async () => { await broker.connect() })
   // A broker passed in belongs to the caller (tests share one across restarts): only close our own.
   if (options.broker === undefined) app.addHook('onClose', async () => { await broker.close() })

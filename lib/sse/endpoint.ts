@@ -7,7 +7,7 @@ import type { TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
-import { HttpError } from '../http-errors.js'
+import { HttpError, ServiceUnavailableError } from '../http-errors.js'
 import { problem, problemFromHttpError } from '../problem.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import type { MaybePromise, OperationSchema } from '../views/types.js'
@@ -85,6 +85,12 @@ export function errorFrame (request: FastifyRequest, error: unknown): string {
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
 }
 
+/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
+export function overCapacity (): HttpError {
+  return new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
+    { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+}
+
 /** Route options every SSE route needs, given the instance it is mounted on. */
 export function streamRouteOptions (instance: FastifyInstance): Record<string, unknown> {
   const options: Record<string, unknown> = {
@@ -146,6 +152,8 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
     invoke: async (view, request, reply) => {
       const registry = registryOf(request)
       const stream = new EventStream(request, reply, registry)
+      // Before the pre-stream step awaits anything, so concurrent requests cannot all slip under the limit.
+      if (!stream.admit()) throw overCapacity()
       const context: SSEContext<any> = {
         params: request.params as any,
         query: request.query as any,

@@ -36,6 +36,13 @@ export class StreamRegistry {
   draining = false
   /** The instance is about to close (closeOnSignals' `unhealthyFirstMs`): /health already answers 503. */
   leaving = false
+  /**
+   * Most streams of every kind this process holds at once (createApp's `maxConnections`): an operator
+   * sizes a process by its open connections, whatever route they came through. Beyond it, 503 + Retry-After.
+   */
+  maxStreams = Infinity
+  /** Streams holding a slot: open, or admitted and still in their pre-stream step. */
+  admitted = 0
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
@@ -51,6 +58,21 @@ export class StreamRegistry {
   private readonly beats = new Map<number, { streams: Set<EventStream>, timer: NodeJS.Timeout }>()
 
   get size (): number { return this.streams.size }
+
+  /**
+   * Takes a slot for a stream, false at the limit. Taken before the pre-stream step awaits anything: checked
+   * before an `await authorize` and counted after it, 40 concurrent requests were all admitted against a
+   * limit of 5. The stream gives it back when its response closes, whichever way it ends.
+   */
+  admit (): boolean {
+    if (this.admitted >= this.maxStreams) return false
+    this.admitted++
+    return true
+  }
+
+  release (): void {
+    this.admitted--
+  }
 
   add (stream: EventStream): void {
     this.streams.add(stream)

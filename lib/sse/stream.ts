@@ -80,6 +80,8 @@ export class EventStream {
   private closeListeners: Array<(reason: CloseReason) => void> | undefined
   private started = false
   private terminated = false
+  /** Holds a slot of the registry's connection limit (given back when the response closes). */
+  private admitted = false
   private budgetBytes = Infinity
   private corked = false
   /** Unsent bytes when this turn's batch began: what the client left of earlier batches. */
@@ -103,6 +105,19 @@ export class EventStream {
     // The only reliable end-of-connection signal (request.signal and onRequestAbort fire too early or
     // not at all, fastify#4690); it also fires when the client leaves before the stream started.
     this.raw.once('close', () => this.terminate(this.closeReason ?? 'client'))
+  }
+
+  /**
+   * Reserves this stream's slot of the connection limit; false at the limit (answer 503 + Retry-After, see
+   * `overCapacity`). Call it before anything is awaited; the slot comes back when the response closes,
+   * whether the stream ran, was refused before its first byte, or its client left.
+   */
+  admit (): boolean {
+    // A client that already left has no response to close later, so it takes no slot (nor needs one).
+    if (this.admitted || this.terminated || this.registry === undefined || (this.raw as { destroyed?: boolean }).destroyed === true) return true
+    if (!this.registry.admit()) return false
+    this.admitted = true
+    return true
   }
 
   /** Aborted when the stream ends; pass it to everything that waits on behalf of the stream. Made on first use. */
@@ -360,6 +375,7 @@ export class EventStream {
     this.terminated = true
     if (this.closeReason === undefined) this.closeReason = reason
     this.registry?.delete(this)
+    if (this.admitted) this.registry?.release()
     this.controller?.abort(this.closeReason)
     this.stopSource()
     this.raw.off('drain', this.freeRoom)

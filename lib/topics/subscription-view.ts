@@ -20,7 +20,7 @@ import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/actions.js'
 import { encodeFrame } from '../sse/encoder.js'
-import { EVENT_STREAM } from '../sse/endpoint.js'
+import { EVENT_STREAM, overCapacity } from '../sse/endpoint.js'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
@@ -61,7 +61,10 @@ export interface SubscriptionViewOptions {
 export interface TopicRuntime {
   broker: Broker
   metrics: TopicMetrics
-  /** Most open subscription streams before new ones get 503 + Retry-After. */
+  /**
+   * Most open streams before new ones get 503 + Retry-After. createApp gives it to the app's stream
+   * registry, which enforces it for every kind of stream; here it is informational.
+   */
   maxConnections: number
 }
 
@@ -187,18 +190,18 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     metrics.refused.badRequest++
     throw error
   }
-  if (metrics.openConnections >= runtime.maxConnections) {
+  const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  const stream = new EventStream(request, reply, registry)
+  // The slot is reserved before authorize is awaited and given back when the response closes, whatever the
+  // answer; the limit is the registry's, shared with every other kind of stream of the process.
+  if (!stream.admit()) {
     metrics.refused.overCapacity++
-    throw new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
-      { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+    throw overCapacity()
   }
   await authorizeAll(request, topics, options.authorize, metrics)
 
-  const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
-  const stream = new EventStream(request, reply, registry)
   const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
   const subscription = new Subscription(runtime.broker, topics, new StreamSink(stream, metrics, budgetBytes), { lastEventId: cursorOf(request), budgetBytes })
-  // Counted from now, so concurrent requests cannot all slip under the limit while they join.
   metrics.opened(topics.length)
   try {
     await subscription.join()

@@ -137,7 +137,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
 
   event (message: BrokerMessage, subscription: Subscription, _now: number): void {
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
-    // The message rides along: a view that yields this event unchanged frames its JSON as is.
+    // The message rides along: a route that yields this event's data serialises it once for all its clients.
     this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent<T>, message.json.length)
   }
 

@@ -30,7 +30,7 @@ import { kCloseAsSlow } from '../symbols.js'
 import { encodeComment, encodeFrame } from './encoder.js'
 import type { StreamRegistry } from './registry.js'
 
-/** Headers every event stream carries (connection: keep-alive is added on HTTP/1 only). */
+/** Headers every event stream carries (`connection` is added on HTTP/1 only: keep-alive, or close on HTTP/1.0). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   // no-transform: proxies must not compress or rewrite the stream.
@@ -169,8 +169,11 @@ export class EventStream {
     const reply = this.reply
     reply.hijack()
     const headers: Record<string, string | number | string[]> = { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...EVENT_STREAM_HEADERS }
-    // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2); Node warns and drops them.
-    if (this.request.raw.httpVersionMajor === 1) headers.connection = 'keep-alive'
+    // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2); Node warns and drops them. HTTP/1.0 has
+    // no chunked encoding, so an event stream's body can only end by closing the connection
+    // (RFC 9112 §6.3, item 8): say so, rather than promise a keep-alive it cannot keep.
+    const { httpVersionMajor, httpVersionMinor } = this.request.raw
+    if (httpVersionMajor === 1) headers.connection = httpVersionMinor === 0 ? 'close' : 'keep-alive'
     this.raw.writeHead(reply.statusCode, headers)
     this.budgetBytes = options.budgetBytes ?? Infinity
     const opening = options.opening

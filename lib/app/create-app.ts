@@ -33,7 +33,7 @@ export interface CreateAppOptions extends Omit<ConfigureAppOptions, 'cors' | 'he
   healthPath?: string | false
   /** Path of the Prometheus text endpoint, or false (default false). */
   metricsPath?: string | false
-  /** Most open topic streams this process holds before answering 503 (default 10,000). */
+  /** Most open event streams of every kind (subscriptions and SSE views) this process holds before answering 503 (default 10,000). */
   maxConnections?: number
   /** Events kept per topic for resume (default 1,000). */
   historySize?: number

@@ -33,7 +33,7 @@ export interface CreateAppOptions extends Omit<ConfigureAppOptions, 'cors' | 'he
   healthPath?: string | false
   /** Path of the Prometheus text endpoint, or false (default false). */
   metricsPath?: string | false
-  /** Most open event streams of every kind (subscriptions and SSE views) this process holds before answering 503 (default 10,000). */
+  /** Most open topic streams this process holds before answering 503 (default 10,000). */
   maxConnections?: number
   /** Events kept per topic for resume (default 1,000). */
   historySize?: number
@@ -79,8 +79,6 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
   })
   const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
-  // One limit per process on open streams of every kind (SubscriptionView and SSE views alike).
-  registry.maxStreams = maxConnections
   app.addHook('onReady', async () => { await broker.connect() })
   // A broker passed in belongs to the caller (tests share one across restarts): only close our own.
   if (options.broker === undefined) app.addHook('onClose', async () => { await broker.close() })

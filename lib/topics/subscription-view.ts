@@ -61,10 +61,7 @@ export interface SubscriptionViewOptions {
 export interface TopicRuntime {
   broker: Broker
   metrics: TopicMetrics
-  /**
-   * Most open streams before new ones get 503 + Retry-After. createApp gives it to the app's stream
-   * registry, which enforces it for every kind of stream; here it is informational.
-   */
+  /** Most open streams of every kind (enforced by the app's stream registry) before new ones get 503 + Retry-After. */
   maxConnections: number
 }
 
@@ -73,6 +70,11 @@ export const TOPIC_RUNTIME = Symbol.for('fastify-views.topic-runtime')
 /** Attaches the topic runtime to an app, so encapsulated children inherit it (createApp does this). */
 export function attachTopicRuntime (app: FastifyInstance, runtime: TopicRuntime): void {
   app.decorate(TOPIC_RUNTIME as any, runtime)
+  // The app's stream registry enforces the limit, for every kind of stream; it exists once the app is set up.
+  app.addHook('onReady', async function limitOpenStreams () {
+    const registry = (app as unknown as { [STREAM_REGISTRY]?: StreamRegistry })[STREAM_REGISTRY]
+    if (registry !== undefined) registry.maxStreams = runtime.maxConnections
+  })
 }
 
 // An app that only decorated `broker` gets a default runtime, one per broker.

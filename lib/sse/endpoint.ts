@@ -7,14 +7,14 @@ import type { TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
-import { HttpError, ServiceUnavailableError } from '../http-errors.js'
+import { HttpError } from '../http-errors.js'
 import { problem, problemFromHttpError } from '../problem.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import type { MaybePromise, OperationSchema } from '../views/types.js'
 import type { View } from '../views/view.js'
 import { encodeEvent, encodeFrame } from './encoder.js'
 import { compileEvents } from './event-schema.js'
-import { STREAM_REGISTRY, type StreamRegistry } from './registry.js'
+import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from './registry.js'
 import { EventStream } from './stream.js'
 import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
 
@@ -84,12 +84,6 @@ export function errorFrame (request: FastifyRequest, error: unknown): string {
       code: own ? code : 'FVIEWS_ERR_INTERNAL'
     })
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
-}
-
-/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
-export function overCapacity (): HttpError {
-  return new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
-    { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
 }
 
 /** Route options every SSE route needs, given the instance it is mounted on. */

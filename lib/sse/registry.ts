@@ -10,6 +10,7 @@
  * the window rather than all at once, and resume from their Last-Event-ID.
  */
 import type { FastifyInstance } from 'fastify'
+import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
 import type { EventStream } from './stream.js'
 
 export interface StreamSettings {
@@ -26,6 +27,12 @@ export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
 
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
+
+/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
+export function overCapacity (): HttpError {
+  return new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
+    { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+}
 
 export class StreamRegistry {
   readonly streams = new Set<EventStream>()

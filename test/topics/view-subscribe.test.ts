@@ -95,3 +95,31 @@ for (const [name, view] of [['a union data schema', UsersUnion], ['a schema per 
     t.equal(texts[0], texts[1], 'both clients got the same bytes')
   })
 }
+
+t.test('a relayed message is serialised once per route, however many clients the route streams it to', async (t) => {
+  class AnyData extends ServerSideEventsView({ data: Type.Unknown(), heartbeatSeconds: 0 }) {
+    async * events () {
+      yield * this.app.broker.subscribe(['counted'], { signal: this.signal })
+    }
+  }
+  const app = await createApp({ env: {}, fastify: { logger: false }, drainMs: 0 })
+  t.teardown(() => app.close())
+  await app.register(new ViewRouter().registerView(AnyData, { prefix: '/a' }).registerView(class Other extends AnyData {}, { prefix: '/b' }).plugin)
+  const base = await listen(app)
+  const clients = await Promise.all(['/a', '/a', '/a', '/b', '/b'].map((path) => openStream(base, path)))
+  t.teardown(() => clients.forEach((client) => client.body.close()))
+  await Promise.all(clients.map((client) => client.body.until('event: subscribed\n')))
+  // An unknown-data schema serialises with JSON.stringify: count its calls on the message's data.
+  const stringify = JSON.stringify
+  let calls = 0
+  JSON.stringify = function (this: unknown, ...args: Parameters<typeof stringify>) {
+    if ((args[0] as { marker?: unknown } | null)?.marker === 'count-me') calls++
+    return stringify.apply(this, args)
+  } as typeof stringify
+  t.teardown(() => { JSON.stringify = stringify })
+  await app.broker.publish('counted', 'tick', { marker: 'count-me' })
+  await Promise.all(clients.map((client) => client.body.until('data: {"marker":"count-me"}\n\n')))
+  JSON.stringify = stringify
+  // One at publish (the broker's JSON), one per route.
+  t.equal(calls, 3)
+})

@@ -305,6 +305,8 @@ export class EventStream {
   private async pump (): Promise<void> {
     const source = this.source as AsyncIterator<unknown>
     const encode = this.encode as (item: unknown) => string | Buffer
+    /** Characters written since the loop last gave the event loop a turn. */
+    let sinceTurn = 0
     try {
       while (true) {
         const next = await source.next()
@@ -318,20 +320,32 @@ export class EventStream {
         this.lastWrite = Date.now()
         // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
         // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.
+        let room: boolean
         if (this.coalesce() && typeof frame === 'string' && frame.length < PULL_BATCH) {
           this.pending += frame
           if (this.pending.length < PULL_BATCH) continue
-          const batch = this.pending
+          sinceTurn += this.pending.length
+          room = this.raw.write(this.pending)
           this.pending = ''
-          if (this.raw.write(batch)) continue
         } else {
+          sinceTurn += this.pending.length + frame.length
           if (this.pending !== '') { this.raw.write(this.pending); this.pending = '' }
-          if (this.raw.write(frame)) continue
+          room = this.raw.write(frame)
         }
-        // What was held back must go out before there can be a drain.
-        this.flush()
-        await this.whenWritable()
-        if (this.closed) return
+        if (!room) {
+          // What was held back must go out before there can be a drain.
+          this.flush()
+          await this.whenWritable()
+          if (this.closed) return
+        }
+        if (sinceTurn >= PULL_BATCH) {
+          // A source that never waits (a relay holding a burst) and a socket that takes every write at once
+          // kept this loop in microtasks until the source was empty, while every other connection of the
+          // process waited (test/sse/relay-fairness.test.ts): the event loop gets a turn after each piece.
+          sinceTurn = 0
+          await new Promise((resolve) => setImmediate(resolve))
+          if (this.closed) return
+        }
       }
     } catch (error) {
       if (this.closed) return

@@ -4,11 +4,15 @@
  * view that passes events through unchanged resumes exactly like the built-in subscription endpoint.
  * The first item is the `subscribed` event (or `reset`, when the cursor cannot be honoured).
  *
- * A consumer that falls behind (its client stopped reading) buffers at most `budgetBytes`; beyond that
- * the iterator throws FVIEWS_ERR_STREAM_SLOW and the stream ends, and the client resumes from history.
+ * A consumer that falls behind (its client stopped reading) buffers at most `budgetBytes` of events that
+ * waited since an earlier turn of the event loop; beyond that the iterator throws FVIEWS_ERR_STREAM_SLOW,
+ * the stream closes its connection, and the client resumes from history. Events of the current turn do
+ * not count: a burst published with Promise.all arrives in one turn, before any consumer could take a
+ * single event, and failing it failed every consumer that keeps up (issue 11 #2).
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { SERIALIZED_DATA } from '../sse/endpoint.js'
+import { kCloseAsSlow } from '../symbols.js'
 import type { Broker } from './broker.js'
 import type { BrokerMessage } from './message.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
@@ -39,12 +43,50 @@ export interface SubscribeOptions {
   budgetBytes?: number
 }
 
+/**
+ * A counter of turns of the event loop, one per broker: it moves on at the check phase after events
+ * arrived, so a consumer can tell the events of this turn from those that waited. One setImmediate per
+ * turn with events for all the iterators of a broker, not one per iterator or per event.
+ */
+class TurnClock {
+  private turn = 0
+  private armed = false
+
+  current (): number {
+    if (!this.armed) {
+      this.armed = true
+      setImmediate(this.advance)
+    }
+    return this.turn
+  }
+
+  private readonly advance = (): void => {
+    this.turn++
+    this.armed = false
+  }
+}
+
+const turnClocks = new WeakMap<Broker, TurnClock>()
+
+function turnClockOf (broker: Broker): TurnClock {
+  let clock = turnClocks.get(broker)
+  if (clock === undefined) {
+    clock = new TurnClock()
+    turnClocks.set(broker, clock)
+  }
+  return clock
+}
+
 export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<TopicEvent<T>>, SubscriptionSink {
   private readonly subscription: Subscription
   private readonly signal: AbortSignal | undefined
   private readonly budgetBytes: number
   private readonly queue: Array<{ item: TopicEvent<T>, bytes: number }> = []
   private queuedBytes = 0
+  private readonly clock: TurnClock
+  /** The turn of the last push, and the bytes pushed in it (they do not count against the budget). */
+  private turn = -1
+  private turnBytes = 0
   private started = false
   private finished = false
   private failure: Error | undefined
@@ -55,6 +97,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     this.subscription = new Subscription(broker, topics, this, { lastEventId: options.lastEventId, budgetBytes: options.budgetBytes })
     this.signal = options.signal
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
+    this.clock = turnClockOf(broker)
     this.signal?.addEventListener('abort', this.stop, { once: true })
   }
 
@@ -94,7 +137,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
 
   event (message: BrokerMessage, subscription: Subscription, _now: number): void {
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
-    // The message rides along: a view that yields this event unchanged frames its JSON as is.
+    // The message rides along: a route that yields this event's data serialises it once for all its clients.
     this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent<T>, message.json.length)
   }
 
@@ -103,7 +146,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   }
 
   overflow (error: Error): void {
-    this.fail(error)
+    this.overflowed(error)
   }
 
   // A replay waits while half the budget is queued, so it never trips the budget meant for live events
@@ -123,13 +166,30 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     if (this.finished) return
     // Approximate: the data's JSON length stands for the item's size.
     const size = item.id.length + bytes
-    this.queue.push({ item, bytes: size })
-    this.queuedBytes += size
-    if (this.queuedBytes > this.budgetBytes) {
-      this.fail(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.budgetBytes} bytes of events waited for the stream`))
+    const turn = this.clock.current()
+    if (turn !== this.turn) {
+      this.turn = turn
+      this.turnBytes = 0
+    }
+    // The queue is taken oldest first, so what is queued beyond this turn's bytes waited since an earlier turn.
+    if (this.queuedBytes - this.turnBytes > this.budgetBytes) {
+      this.overflowed(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.budgetBytes} bytes of events waited for the stream`))
       return
     }
+    this.queue.push({ item, bytes: size })
+    this.queuedBytes += size
+    this.turnBytes += size
     this.notify()
+  }
+
+  /**
+   * Past the budget: the consumer gets the error on its next pull, and the event stream whose signal feeds
+   * this iterator closes its connection now - its pump waits for the client, not for us, so it would never pull.
+   */
+  private overflowed (error: Error): void {
+    if (this.finished) return
+    this.fail(error)
+    this.signal?.[kCloseAsSlow]?.(error)
   }
 
   private fail (error: unknown): void {

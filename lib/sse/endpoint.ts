@@ -14,15 +14,16 @@ import type { MaybePromise, OperationSchema } from '../views/types.js'
 import type { View } from '../views/view.js'
 import { encodeEvent, encodeFrame } from './encoder.js'
 import { compileEvents } from './event-schema.js'
-import { STREAM_REGISTRY, type StreamRegistry } from './registry.js'
+import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from './registry.js'
 import { EventStream } from './stream.js'
 import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
 
 export const EVENT_STREAM = 'text/event-stream'
 /**
- * An event may carry its data already serialised, as `{ data, json }` under this key (a topic event
- * carries its broker message): when the yielded data is still that same value, the JSON is used as is
- * after validation, instead of serialising the data again for every client.
+ * An event may carry the shared object its data came from under this key (a topic event carries its broker
+ * message): when the yielded data is still that object's, the route serialises it once and every client of
+ * the route reuses the text. Never the broker's JSON as is: it may hold properties the view's schema does
+ * not declare (a `passwordHash`), and what leaves is what the schema declares (issue 11 #13).
  */
 export const SERIALIZED_DATA = Symbol.for('fastify-views.serialized-data')
 
@@ -112,6 +113,8 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
   checkStreamSettings(definition, options.where)
   /** Event names this route has already framed (a name is scanned for CR/LF/NUL once). */
   const safeNames = new Set<string>()
+  /** Data of shared messages (a broker message relayed to many clients) as this route serialised it. */
+  const serializedShared = new WeakMap<object, { event: string | undefined, data: string }>()
   const schema: OperationSchema & { params?: TObject } = {
     summary: definition.summary,
     description: definition.description,
@@ -144,6 +147,8 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
     invoke: async (view, request, reply) => {
       const registry = registryOf(request)
       const stream = new EventStream(request, reply, registry)
+      // Before the pre-stream step awaits anything, so concurrent requests cannot all slip under the limit.
+      if (!stream.admit()) throw overCapacity()
       const context: SSEContext<any> = {
         params: request.params as any,
         query: request.query as any,
@@ -162,11 +167,16 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       const encode = (item: ServerSentEvent): string => {
         if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
         const event = item.event
-        const carried = (item as { [SERIALIZED_DATA]?: { data: unknown, json: string } })[SERIALIZED_DATA]
+        const carried = (item as { [SERIALIZED_DATA]?: { data: unknown } })[SERIALIZED_DATA]
         let data: string
-        if (carried !== undefined && carried.data === item.data && !events.raw(event)) {
-          events.validate(event, item.data)
-          data = carried.json
+        if (carried !== undefined && carried.data === item.data) {
+          // Validated and serialised once per message and route, whatever the number of clients.
+          const done = serializedShared.get(carried)
+          if (done !== undefined && done.event === event) data = done.data
+          else {
+            data = events.serialize(event, item.data)
+            serializedShared.set(carried, { event, data })
+          }
         } else {
           data = events.serialize(event, item.data)
         }

@@ -44,7 +44,9 @@ const EXAMPLE_ID = '0195b4d2-7c3e-7d1a-9f1e-3a2b1c0d9e8f'
 
 function stringifier (schema: TSchema): (value: unknown) => string {
   if (schema.type === 'string') return (value) => value as string
-  if (schema.type === 'object' || schema.type === 'array') {
+  // Unions and intersections too (a relay view's `Type.Union([User, Subscribed])`): JSON.stringify would
+  // send properties the schema does not declare.
+  if (schema.type === 'object' || schema.type === 'array' || schema.anyOf !== undefined || schema.oneOf !== undefined || schema.allOf !== undefined) {
     // A schema-compiled serializer beats JSON.stringify on known shapes; it also drops properties the
     // schema does not declare, as Fastify's response serialization does.
     try {

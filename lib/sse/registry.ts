@@ -10,6 +10,7 @@
  * the window rather than all at once, and resume from their Last-Event-ID.
  */
 import type { FastifyInstance } from 'fastify'
+import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
 import type { EventStream } from './stream.js'
 
 export interface StreamSettings {
@@ -27,6 +28,12 @@ export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
 
+/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
+export function overCapacity (): HttpError {
+  return new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
+    { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+}
+
 export class StreamRegistry {
   readonly streams = new Set<EventStream>()
   /** Streams end over this window on close, each at a random moment (ms). */
@@ -36,6 +43,13 @@ export class StreamRegistry {
   draining = false
   /** The instance is about to close (closeOnSignals' `unhealthyFirstMs`): /health already answers 503. */
   leaving = false
+  /**
+   * Most streams of every kind this process holds at once (createApp's `maxConnections`): an operator
+   * sizes a process by its open connections, whatever route they came through. Beyond it, 503 + Retry-After.
+   */
+  maxStreams = Infinity
+  /** Streams holding a slot: open, or admitted and still in their pre-stream step. */
+  admitted = 0
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
@@ -51,6 +65,21 @@ export class StreamRegistry {
   private readonly beats = new Map<number, { streams: Set<EventStream>, timer: NodeJS.Timeout }>()
 
   get size (): number { return this.streams.size }
+
+  /**
+   * Takes a slot for a stream, false at the limit. Taken before the pre-stream step awaits anything: checked
+   * before an `await authorize` and counted after it, 40 concurrent requests were all admitted against a
+   * limit of 5. The stream gives it back when its response closes, whichever way it ends.
+   */
+  admit (): boolean {
+    if (this.admitted >= this.maxStreams) return false
+    this.admitted++
+    return true
+  }
+
+  release (): void {
+    this.admitted--
+  }
 
   add (stream: EventStream): void {
     this.streams.add(stream)

@@ -16,18 +16,21 @@
  * Frames arrive in one of two ways:
  * - pull: `pull(iterator, encode)` - a generator is advanced only when the response has room, so a
  *   client that stops reading pauses the generator;
- * - push: `write(frame)` - fan-out writes frames framed once for many streams; a stream whose unsent bytes
- *   pass its byte budget is closed (the client resumes from history), so fan-out never waits on a client.
+ * - push: `write(frame)` - fan-out writes frames framed once for many streams; a stream whose client has
+ *   not taken more than its byte budget is closed (the client resumes from history), so fan-out never
+ *   waits on a client. What counts is what earlier turns handed to the socket, never this turn's own
+ *   held-back batch: a burst written in one turn is not the client's slowness (issue 11 #2).
  *
  * Its `signal` aborts when the stream ends for any reason: the client left, the app closed, the stream
  * finished or failed. Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { kCloseAsSlow } from '../symbols.js'
 import { encodeComment, encodeFrame } from './encoder.js'
 import type { StreamRegistry } from './registry.js'
 
-/** Headers every event stream carries (connection: keep-alive is added on HTTP/1 only). */
+/** Headers every event stream carries (`connection` is added on HTTP/1 only: keep-alive, or close on HTTP/1.0). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   // no-transform: proxies must not compress or rewrite the stream.
@@ -80,8 +83,14 @@ export class EventStream {
   private closeListeners: Array<(reason: CloseReason) => void> | undefined
   private started = false
   private terminated = false
+  /** Holds a slot of the registry's connection limit (given back when the response closes). */
+  private admitted = false
   private budgetBytes = Infinity
   private corked = false
+  /** Unsent bytes when this turn's batch began: what the client left of earlier batches. */
+  private batchStart = 0
+  /** Bytes the last flushed batch added: still in flight for a client that reads, so not yet held against it. */
+  private lastBatch = 0
   /** Pull mode: frames of this turn not yet handed to the response (written in one piece). */
   private pending = ''
   private roomWaiters: Array<() => void> | undefined
@@ -101,10 +110,24 @@ export class EventStream {
     this.raw.once('close', () => this.terminate(this.closeReason ?? 'client'))
   }
 
+  /**
+   * Reserves this stream's slot of the connection limit; false at the limit (answer 503 + Retry-After, see
+   * `overCapacity`). Call it before anything is awaited; the slot comes back when the response closes,
+   * whether the stream ran, was refused before its first byte, or its client left.
+   */
+  admit (): boolean {
+    // A client that already left has no response to close later, so it takes no slot (nor needs one).
+    if (this.admitted || this.terminated || this.registry === undefined || (this.raw as { destroyed?: boolean }).destroyed === true) return true
+    if (!this.registry.admit()) return false
+    this.admitted = true
+    return true
+  }
+
   /** Aborted when the stream ends; pass it to everything that waits on behalf of the stream. Made on first use. */
   get signal (): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController()
+      this.controller.signal[kCloseAsSlow] = this.closeAsSlow
       if (this.terminated || (this.closeReason !== undefined && this.closeReason !== 'finished')) this.controller.abort(this.closeReason)
     }
     return this.controller.signal
@@ -149,8 +172,11 @@ export class EventStream {
     const reply = this.reply
     reply.hijack()
     const headers: Record<string, string | number | string[]> = { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...EVENT_STREAM_HEADERS }
-    // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2); Node warns and drops them.
-    if (this.request.raw.httpVersionMajor === 1) headers.connection = 'keep-alive'
+    // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2); Node warns and drops them. HTTP/1.0 has
+    // no chunked encoding, so an event stream's body can only end by closing the connection
+    // (RFC 9112 §6.3, item 8): say so, rather than promise a keep-alive it cannot keep.
+    const { httpVersionMajor, httpVersionMinor } = this.request.raw
+    if (httpVersionMajor === 1) headers.connection = httpVersionMinor === 0 ? 'close' : 'keep-alive'
     this.raw.writeHead(reply.statusCode, headers)
     this.budgetBytes = options.budgetBytes ?? Infinity
     const opening = options.opening
@@ -179,23 +205,32 @@ export class EventStream {
    * `now` lets a fan-out read the clock once for all its streams.
    */
   write (frame: string | Buffer, now = Date.now()): boolean {
-    if (this.closeReason !== undefined || this.terminated) return false
+    if (this.closeReason !== undefined || this.terminated || !this.openBatch()) return false
     this.lastWrite = now
-    this.coalesce()
-    return this.raw.write(frame) || this.withinBudget()
+    this.raw.write(frame)
+    return true
   }
 
   /**
-   * After a refused write: closes the stream when its unsent bytes passed the budget. A write the response
-   * accepts leaves less than its high-water mark (16 KB) unsent, below any budget worth having, so the
-   * unsent bytes are only counted once a write is refused.
+   * Push mode: the budget is checked once per batch, when the first write of a turn opens it. The unsent
+   * bytes then are what earlier batches handed to the socket and the client has not taken, less the last
+   * batch, which a client that reads may still be taking (Node counts a socket write as unsent until all
+   * of it went out). Counting at every write instead counted the batch being held back itself: a burst of
+   * 6,000 events published with Promise.all closed every client, readers at full speed included. So a
+   * client that stopped reading is closed once it left more than its budget, holding at most the budget
+   * and two batches; the check costs one read of a counter per turn, not per event.
    */
-  private withinBudget (): boolean {
+  private openBatch (): boolean {
+    if (this.corked) return true
     const unsent = this.unsentBytes
-    if (unsent <= this.budgetBytes) return true
-    this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
-    this.close('slow')
-    return false
+    if (unsent - this.lastBatch > this.budgetBytes) {
+      this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
+      this.close('slow')
+      return false
+    }
+    this.batchStart = unsent
+    this.coalesce()
+    return true
   }
 
   /**
@@ -223,6 +258,7 @@ export class EventStream {
     }
     if (!this.corked) return
     this.corked = false
+    this.lastBatch = Math.max(0, this.unsentBytes - this.batchStart)
     this.raw.uncork?.()
   }
 
@@ -234,10 +270,10 @@ export class EventStream {
   writeShared (frame: Buffer, chunk: Buffer, now: number): boolean {
     const socket = this.raw.socket
     if (this.raw.chunkedEncoding !== true || socket?._httpMessage !== this.raw || socket.write === undefined) return this.write(frame, now)
-    if (this.closeReason !== undefined || this.terminated) return false
+    if (this.closeReason !== undefined || this.terminated || !this.openBatch()) return false
     this.lastWrite = now
-    this.coalesce()
-    return socket.write(chunk) || this.withinBudget()
+    socket.write(chunk)
+    return true
   }
 
   /** A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). */
@@ -273,6 +309,8 @@ export class EventStream {
   private async pump (): Promise<void> {
     const source = this.source as AsyncIterator<unknown>
     const encode = this.encode as (item: unknown) => string | Buffer
+    /** Characters written since the loop last gave the event loop a turn. */
+    let sinceTurn = 0
     try {
       while (true) {
         const next = await source.next()
@@ -286,25 +324,49 @@ export class EventStream {
         this.lastWrite = Date.now()
         // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
         // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.
+        let room: boolean
         if (this.coalesce() && typeof frame === 'string' && frame.length < PULL_BATCH) {
           this.pending += frame
           if (this.pending.length < PULL_BATCH) continue
-          const batch = this.pending
+          sinceTurn += this.pending.length
+          room = this.raw.write(this.pending)
           this.pending = ''
-          if (this.raw.write(batch)) continue
         } else {
+          sinceTurn += this.pending.length + frame.length
           if (this.pending !== '') { this.raw.write(this.pending); this.pending = '' }
-          if (this.raw.write(frame)) continue
+          room = this.raw.write(frame)
         }
-        // What was held back must go out before there can be a drain.
-        this.flush()
-        await this.whenWritable()
-        if (this.closed) return
+        if (!room) {
+          // What was held back must go out before there can be a drain.
+          this.flush()
+          await this.whenWritable()
+          if (this.closed) return
+        }
+        if (sinceTurn >= PULL_BATCH) {
+          // A source that never waits (a relay holding a burst) and a socket that takes every write at once
+          // kept this loop in microtasks until the source was empty, while every other connection of the
+          // process waited (test/sse/relay-fairness.test.ts): the event loop gets a turn after each piece.
+          sinceTurn = 0
+          await new Promise((resolve) => setImmediate(resolve))
+          if (this.closed) return
+        }
       }
     } catch (error) {
       if (this.closed) return
-      this.fail(error)
+      if ((error as { code?: unknown } | undefined)?.code === 'FVIEWS_ERR_STREAM_SLOW') this.closeAsSlow(error as Error)
+      else this.fail(error)
     }
+  }
+
+  /**
+   * The source gave up on a client that stopped taking events (a relay past its budget). An error frame and
+   * a clean end would wait behind the bytes the client does not read, and keep its socket and its place in
+   * the registry for good (issue 11 #3): the connection is dropped, and the client resumes from history.
+   */
+  private readonly closeAsSlow = (error: Error): void => {
+    if (this.closed) return
+    this.request.log.warn({ err: error }, 'event stream closed: the client reads too slowly')
+    this.close('slow')
   }
 
   /** Nothing invalid goes on the wire: the error handler gives the frame to send instead, then the stream ends. */
@@ -334,6 +396,7 @@ export class EventStream {
     this.terminated = true
     if (this.closeReason === undefined) this.closeReason = reason
     this.registry?.delete(this)
+    if (this.admitted) this.registry?.release()
     this.controller?.abort(this.closeReason)
     this.stopSource()
     this.raw.off('drain', this.freeRoom)

@@ -22,7 +22,7 @@ import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/actions.js'
 import { encodeFrame } from '../sse/encoder.js'
 import { EVENT_STREAM } from '../sse/endpoint.js'
-import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
+import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
@@ -74,7 +74,7 @@ export interface SubscriptionViewOptions {
 export interface TopicRuntime {
   broker: Broker
   metrics: TopicMetrics
-  /** Most open subscription streams before new ones get 503 + Retry-After. */
+  /** Most open streams of every kind (enforced by the app's stream registry) before new ones get 503 + Retry-After. */
   maxConnections: number
   /** The app's check of every topic, for subscriptions without their own `authorize`. */
   authorize?: AuthorizeTopic
@@ -87,6 +87,11 @@ export const TOPIC_RUNTIME = Symbol.for('fastify-views.topic-runtime')
 /** Attaches the topic runtime to an app, so encapsulated children inherit it (createApp does this). */
 export function attachTopicRuntime (app: FastifyInstance, runtime: TopicRuntime): void {
   app.decorate(TOPIC_RUNTIME as any, runtime)
+  // The app's stream registry enforces the limit, for every kind of stream; it exists once the app is set up.
+  app.addHook('onReady', async function limitOpenStreams () {
+    const registry = (app as unknown as { [STREAM_REGISTRY]?: StreamRegistry })[STREAM_REGISTRY]
+    if (registry !== undefined) registry.maxStreams = runtime.maxConnections
+  })
 }
 
 /** Whether subscriptions of `instance` find a broker: the startup check of routes marked TOPIC_ROUTE_CONFIG. */
@@ -211,18 +216,18 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     metrics.refused.badRequest++
     throw error
   }
-  if (metrics.openConnections >= runtime.maxConnections) {
+  const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  const stream = new EventStream(request, reply, registry)
+  // The slot is reserved before authorize is awaited and given back when the response closes, whatever the
+  // answer; the limit is the registry's, shared with every other kind of stream of the process.
+  if (!stream.admit()) {
     metrics.refused.overCapacity++
-    throw new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
-      { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+    throw overCapacity()
   }
   await authorizeAll(request, topics, options.authorize ?? runtime.authorize, metrics)
 
-  const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
-  const stream = new EventStream(request, reply, registry)
   const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
   const subscription = new Subscription(runtime.broker, topics, new StreamSink(stream, metrics, budgetBytes), { lastEventId: cursorOf(request), budgetBytes })
-  // Counted from now, so concurrent requests cannot all slip under the limit while they join.
   metrics.opened(topics.length)
   try {
     await subscription.join()

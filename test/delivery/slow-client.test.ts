@@ -57,11 +57,12 @@ for (const backend of ['memory', 'redis'] as const) {
     for (let i = 0; i < 12; i++) await batch(16)
     const total = ledger.attempts.length
 
-    // The server held at most the budget (plus the one frame that crossed it) for the slow client.
+    // The server held at most the budget plus two batches (the one in flight and the one being added: a
+    // turn's writes are not the client's slowness, issue 11 #2) for the slow client; a batch here is 16 events.
     const [warning] = logs.matching((line) => line.msg === 'event stream closed: the client reads too slowly')
     t.equal(warning?.budgetBytes, BUDGET)
     const unsent = warning?.unsentBytes as number
-    t.ok(unsent > BUDGET && unsent <= BUDGET + 1100, `unsent bytes at the close: ${unsent}`)
+    t.ok(unsent > BUDGET && unsent <= BUDGET + 2 * 16 * 1100, `unsent bytes at the close: ${unsent}`)
     t.equal(app.topicMetrics.closedForSlowness, 1)
     t.equal(logs.matching((line) => line.msg === 'event stream closed: the client reads too slowly').length, 1, 'only the slow client was closed')
     const serverSide = serverSockets.get(slow.socket.localPort as number)

@@ -16,8 +16,9 @@
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
-import { Broker, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, newEpoch, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { keySlot } from './key-slot.js'
+import { malformation } from './incoming-message.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
 
@@ -34,6 +35,11 @@ export interface RedisBrokerOptions extends BrokerOptions {
   redisOptions?: RedisOptions
   /** Extra ioredis Cluster options. */
   clusterOptions?: ClusterOptions
+}
+
+export interface RedisBrokerStats extends BrokerStats {
+  /** Pub/sub messages skipped because this library could not have written them (garbage on the channel). */
+  malformedMessages: number
 }
 
 type Client = Redis | Cluster
@@ -84,9 +90,12 @@ export class RedisBroker extends Broker {
   private catchUpTimer: NodeJS.Timeout | undefined
   private lastCatchUp = 0
   private errorsLogged = 0
+  // The base class creates the stats object; this backend adds its own counter to it.
+  declare readonly stats: RedisBrokerStats
 
   constructor (options: RedisBrokerOptions) {
     super(options)
+    this.stats.malformedMessages = 0
     if ((options.url === undefined) === (options.cluster === undefined)) {
       throw new TypeError("RedisBroker: give either 'url' (standalone) or 'cluster' (startup nodes)")
     }
@@ -260,8 +269,31 @@ export class RedisBroker extends Broker {
       return
     }
     const parsed = parsePayload(payload)
-    if (parsed === undefined) return
-    this.receive(new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time))
+    if (parsed === undefined) return this.skipMalformed(channel, payload, 'the payload lacks its fields')
+    const message = new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time)
+    // Only messages of topics listened to here are checked: the rest is dropped by receive() unread.
+    if (!this.listensTo(message.topic)) return
+    const problem = malformation(message)
+    if (problem !== undefined) return this.skipMalformed(channel, payload, problem)
+    try {
+      this.receive(message)
+    } catch (error) {
+      // Never reached for a checked message; a throw here would otherwise escape into ioredis' parser
+      // and end the process.
+      this.skipMalformed(channel, payload, `delivering it failed: ${(error as Error).message}`)
+    }
+  }
+
+  private listensTo (topic: string): boolean {
+    return this.topics.get(topic)?.listening === true
+  }
+
+  /** Counted always, logged rate-limited: a flood of garbage must not flood the log. */
+  private skipMalformed (channel: string, payload: string, problem: string): void {
+    const count = ++this.stats.malformedMessages
+    if (count <= 10 || count % 1000 === 0) {
+      this.log?.warn({ channel: channel.slice(0, 200), payload: payload.slice(0, 200), problem, occurrences: count }, 'redis broker: malformed message skipped')
+    }
   }
 
   /** After a reconnect: listen again, then read what every topic missed meanwhile. */

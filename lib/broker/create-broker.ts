@@ -3,6 +3,7 @@
  * in memory otherwise.
  */
 import type { Broker, BrokerOptions } from './broker.js'
+import { checkHistorySize } from './history-size.js'
 import { MemoryBroker } from './memory.js'
 import { RedisBroker, type RedisBrokerOptions } from './redis.js'
 
@@ -13,6 +14,7 @@ export interface CreateBrokerOptions extends BrokerOptions, Partial<Omit<RedisBr
 
 export function createBroker (options: CreateBrokerOptions = {}): Broker {
   const { redisUrl, ...rest } = options
+  checkHistorySize(rest.historySize)
   if (rest.cluster !== undefined) return new RedisBroker(rest)
   if (redisUrl !== undefined) return new RedisBroker({ ...rest, url: redisUrl })
   return new MemoryBroker(rest)

@@ -18,6 +18,7 @@ import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOption
 import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import { Broker, newEpoch, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { keySlot } from './key-slot.js'
+import { checkHistorySize } from './history-size.js'
 import { malformation } from './incoming-message.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
@@ -94,6 +95,7 @@ export class RedisBroker extends Broker {
   declare readonly stats: RedisBrokerStats
 
   constructor (options: RedisBrokerOptions) {
+    checkHistorySize(options.historySize)
     super(options)
     this.stats.malformedMessages = 0
     if ((options.url === undefined) === (options.cluster === undefined)) {

@@ -21,11 +21,17 @@ export function topicOfChannel (prefix: string, channel: string): string {
  * epoch when the topic has none: its history was lost or expired), append to the capped log, refresh
  * retention, and publish the event carrying its offset.
  *
- * KEYS: meta, log. ARGV: new epoch, max log length, ttl seconds (0: none), event, data, time,
- * publish command (PUBLISH or SPUBLISH), channel.
- * Returns { epoch, offset }.
+ * KEYS: meta, log, publish token. ARGV: new epoch, max log length, ttl seconds (0: none), event, data, time,
+ * publish command (PUBLISH or SPUBLISH), channel, token record lifetime (ms).
+ * Returns { epoch, offset }. A publish whose token is recorded already ran (or was fenced off): it only
+ * returns the record (lib/broker/redis-publish-token.ts), so sending it again is safe.
  */
 export const PUBLISH_SCRIPT = `
+local record = redis.call('GET', KEYS[3])
+if record then
+  local colon = string.find(record, ':', 1, true)
+  return { string.sub(record, 1, colon - 1), tonumber(string.sub(record, colon + 1)) }
+end
 local epoch = redis.call('HGET', KEYS[1], 'epoch')
 if not epoch then
   epoch = ARGV[1]
@@ -40,6 +46,7 @@ if ttl > 0 then
   redis.call('EXPIRE', KEYS[2], ttl)
 end
 redis.call(ARGV[7], ARGV[8], epoch .. '\\n' .. offset .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5])
+redis.call('SET', KEYS[3], epoch .. ':' .. offset, 'PX', ARGV[9])
 return { epoch, offset }
 `
 

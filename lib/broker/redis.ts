@@ -12,14 +12,17 @@
  *   (a publish the subscriber must see) finds a standalone subscriber that is connected but deaf, and
  *   rebuilds it.
  * - A publish while Redis is unreachable waits for it at most `publishTimeoutMs`, then fails visibly
- *   (FVIEWS_ERR_BROKER_UNAVAILABLE, a 503): never a success whose event vanished.
+ *   (FVIEWS_ERR_BROKER_UNAVAILABLE, a 503, `published: false`): never a success whose event vanished.
+ *   One that was sent but not answered is settled before the caller hears of it (append): never a
+ *   failure whose event was delivered.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
+import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
 import { Broker, newEpoch, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { keySlot } from './key-slot.js'
 import { checkHistorySize } from './history-size.js'
 import { malformation } from './incoming-message.js'
+import { FENCE_SCRIPT, newPublishToken, parseRecord, publishTokenKey } from './redis-publish-token.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
 
@@ -45,7 +48,27 @@ export interface RedisBrokerStats extends BrokerStats {
 
 type Client = Redis | Cluster
 type Publishing = Client & {
-  fvPublish: (meta: string, log: string, epoch: string, maxlen: number, ttl: number, event: string, json: string, time: number, command: string, channel: string) => Promise<[string, number]>
+  fvPublish: (meta: string, log: string, token: string, epoch: string, maxlen: number, ttl: number, event: string, json: string, time: number, command: string, channel: string, tokenRecordMs: number) => Promise<[string, number]>
+  fvFence: (token: string, fenceMs: number) => Promise<string>
+}
+
+type Settled<T> = { kind: 'late' } | { kind: 'answered', value: T } | { kind: 'failed', error: unknown }
+
+/**
+ * The command's outcome, or `late` when it has none by `deadline`. A late command stays in ioredis'
+ * queue and its reply, when it comes, is read and dropped in order - unlike a `commandTimeout`, which
+ * made a publish that ran look failed.
+ */
+function settleWithin<T> (command: Promise<T>, deadline: number): Promise<Settled<T>> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ kind: 'late' }), Math.max(0, deadline - Date.now()))
+    command.then((value) => { clearTimeout(timer); resolve({ kind: 'answered', value }) }, (error: unknown) => { clearTimeout(timer); resolve({ kind: 'failed', error }) })
+  })
+}
+
+/** Redis itself answered with an error (the command reached it and did not run). */
+function isReplyError (error: unknown): boolean {
+  return (error as Error)?.name === 'ReplyError'
 }
 
 // Batches keep a SUBSCRIBE of thousands of topics from building one huge command.
@@ -76,6 +99,8 @@ export class RedisBroker extends Broker {
   readonly backend: 'redis' | 'redis-cluster'
   readonly publishTimeoutMs: number
   readonly probeIntervalMs: number
+  private readonly tokenRecordMs: number
+  private readonly fenceMs: number
   private readonly publisher: Publishing
   private subscriber: Client
   private readonly options: RedisBrokerOptions
@@ -117,8 +142,14 @@ export class RedisBroker extends Broker {
       maxRetriesPerRequest: 0,
       ...options.redisOptions
     }
-    this.publisher = this.client('publisher', { commandTimeout: this.publishTimeoutMs }) as Publishing
-    this.publisher.defineCommand('fvPublish', { numberOfKeys: 2, lua: PUBLISH_SCRIPT })
+    // A token record must outlive every re-send and settlement of its publish (3 x publishTimeoutMs);
+    // a fence, any late arrival of the fenced command's bytes.
+    this.tokenRecordMs = 3 * this.publishTimeoutMs + 1000
+    this.fenceMs = Math.max(60_000, 10 * this.publishTimeoutMs)
+    // No ioredis commandTimeout: publishes settle themselves (append), reads have their own bound (read).
+    this.publisher = this.client('publisher') as Publishing
+    this.publisher.defineCommand('fvPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT })
+    this.publisher.defineCommand('fvFence', { numberOfKeys: 1, lua: FENCE_SCRIPT })
     this.publisher.on('error', (error: Error) => this.logError('publisher', error))
     this.subscriber = this.newSubscriber()
   }
@@ -153,26 +184,105 @@ export class RedisBroker extends Broker {
     return { ok: true, backend: this.backend, detail: 'publisher and subscriber ready' }
   }
 
+  /**
+   * One publish, settled before the caller hears of it. Not sent (no connection): retried until
+   * `publishTimeoutMs`, then "not published". Sent but unanswered (a late reply, a connection that died
+   * with it in flight): the same publish - same token, so it runs at most once - is awaited or sent
+   * again for another `publishTimeoutMs`; if Redis is still silent, the connection is renewed and a
+   * fence settles the outcome (published, or never will be). Only when even that gets no answer within
+   * a third `publishTimeoutMs` is the outcome reported unknown.
+   */
   protected async append (topic: string, event: string, json: string): Promise<PublishResult> {
-    const deadline = Date.now() + this.publishTimeoutMs
-    while (true) {
-      try {
-        const [epoch, offset] = await this.publisher.fvPublish(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic), newEpoch(),
-          this.historySize, this.historyTtlSeconds, event, json, this.publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic))
+    const timeout = this.publishTimeoutMs
+    const tokenKey = publishTokenKey(this.topicPrefix, topic, newPublishToken())
+    const started = Date.now()
+    const unsentBy = started + timeout
+    const settleBy = started + 2 * timeout
+    let maybeSent = false
+    let refused: unknown
+    while (!this.closed && Date.now() < (maybeSent ? settleBy : unsentBy)) {
+      const reply = await settleWithin(this.publisher.fvPublish(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic), tokenKey, newEpoch(),
+        this.historySize, this.historyTtlSeconds, event, json, this.publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic), this.tokenRecordMs), settleBy)
+      if (reply.kind === 'late') { maybeSent = true; break }
+      if (reply.kind === 'answered') {
+        const [epoch, offset] = reply.value
+        // Offset 0: this token was fenced off by an earlier settlement (not reached today; kept exact).
+        if (Number(offset) === 0) throw this.notPublished(topic, `Redis did not answer within ${2 * timeout} ms`)
         return { topic, epoch, offset: Number(offset) }
-      } catch (error) {
-        // Refused before it was sent (no connection): safe to try again until the deadline.
-        if (this.notSent(error) && !this.closed && Date.now() < deadline) {
-          await this.readyOrTimeout(deadline)
-          continue
-        }
-        throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topic}' failed: ${(error as Error).message}`)
       }
+      const error = reply.error
+      if (isReplyError(error)) {
+        // Redis answered with an error: this attempt did not run. An earlier one might have.
+        refused = error
+        this.log?.error({ err: error, topic }, 'redis broker: Redis refused the publish script')
+        if (!maybeSent) throw this.notPublished(topic, 'Redis refused the publish script (see the log)')
+        break
+      }
+      if (!this.notSent(error)) maybeSent = true
+      await this.readyOrTimeout(maybeSent ? settleBy : unsentBy)
     }
+    if (!maybeSent) {
+      if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
+      throw this.notPublished(topic, `Redis could not be reached within ${timeout} ms`)
+    }
+    if (refused === undefined && !this.closed) {
+      // Silent for the whole window: a connection that answers nothing for that long is wedged.
+      this.log?.warn({ topic, waitedMs: Date.now() - started }, 'redis broker: the publisher connection did not answer; renewing it')
+      this.publisher.disconnect(true)
+    }
+    return this.settle(topic, tokenKey, started)
+  }
+
+  /** Fences a publish that may have run: its record if it did; otherwise it never will. */
+  private async settle (topic: string, tokenKey: string, started: number): Promise<PublishResult> {
+    const settleBy = started + 3 * this.publishTimeoutMs
+    while (!this.closed && Date.now() < settleBy) {
+      if (this.publisher.status !== 'ready') { await this.readyOrTimeout(settleBy); continue }
+      const reply = await settleWithin(this.publisher.fvFence(tokenKey, this.fenceMs), settleBy)
+      if (reply.kind === 'late') break
+      if (reply.kind === 'failed') {
+        this.log?.warn({ err: reply.error, topic }, 'redis broker: settling an unanswered publish failed')
+        if (isReplyError(reply.error)) break
+        await this.readyOrTimeout(settleBy)
+        continue
+      }
+      const record = parseRecord(reply.value)
+      if (record.offset === 0) throw this.notPublished(topic, `Redis did not answer within ${2 * this.publishTimeoutMs} ms`)
+      return { topic, epoch: record.epoch, offset: record.offset }
+    }
+    const error = new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topic}' is unconfirmed: Redis did not answer within ${3 * this.publishTimeoutMs} ms; the event may have been published`)
+    return Promise.reject(Object.assign(error, { published: 'unknown' as const }))
+  }
+
+  private notPublished (topic: string, why: string): Error {
+    const error = new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topic}' failed: ${why}; the event was not published`)
+    return Object.assign(error, { published: false as const })
   }
 
   protected async listen (topics: string[]): Promise<void> {
-    await this.setListening(topics, true)
+    try {
+      await this.setListening(topics, true)
+    } catch (error) {
+      throw this.readFailed(`subscribing to ${topics.length} topic(s)`, error)
+    }
+  }
+
+  /** A read on the publisher connection, bounded by publishTimeoutMs, failing in the library's words. */
+  private async read<T> (what: string, command: Promise<T>): Promise<T> {
+    const reply = await settleWithin(command, Date.now() + this.publishTimeoutMs)
+    if (reply.kind === 'answered') return reply.value
+    if (reply.kind === 'late') throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`${what}: Redis did not answer within ${this.publishTimeoutMs} ms`)
+    throw this.readFailed(what, reply.error)
+  }
+
+  /**
+   * Backend errors leave in the library's words; the raw text (`CROSSSLOT ...`, ioredis' connection
+   * messages) goes to the log only, so a 503 never shows clients how Redis is set up.
+   */
+  private readFailed (what: string, error: unknown): Error {
+    if ((error as { code?: string })?.code?.startsWith('FVIEWS_') === true) return error as Error
+    this.log?.warn({ err: error }, `redis broker: ${what} failed`)
+    return new FVIEWS_ERR_BROKER_UNAVAILABLE(`${what}: ${isReplyError(error) ? 'Redis refused the command (see the log)' : 'Redis is unreachable'}`)
   }
 
   protected async unlisten (topics: string[]): Promise<void> {
@@ -191,20 +301,21 @@ export class RedisBroker extends Broker {
   }
 
   protected async positions (topics: string[]): Promise<Array<{ epoch: string, head: number }>> {
-    return Promise.all(topics.map(async (topic) => {
+    return this.read(`reading the position of ${topics.length} topic(s)`, Promise.all(topics.map(async (topic) => {
       const [epoch, offset] = await this.publisher.hmget(metaKey(this.topicPrefix, topic), 'epoch', 'offset')
       return { epoch: epoch ?? '', head: Number(offset ?? 0) }
-    }))
+    })))
   }
 
   async history (topic: string, after: number): Promise<TopicHistory> {
     // One transaction on the topic's shard (both keys share its hash tag): epoch and events agree.
-    const replies = await this.publisher.multi()
+    const what = `reading the history of '${topic}'`
+    const replies = await this.read(what, this.publisher.multi()
       .hget(metaKey(this.topicPrefix, topic), 'epoch')
       .xrange(logKey(this.topicPrefix, topic), `(${after}-0`, '+', 'COUNT', this.historySize)
-      .exec()
-    if (replies === null) throw new FVIEWS_ERR_BROKER_UNAVAILABLE('history read aborted')
-    for (const [error] of replies) if (error !== null) throw error
+      .exec())
+    if (replies === null) throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`${what}: the transaction was aborted`)
+    for (const [error] of replies) if (error !== null) throw this.readFailed(what, error)
     const epoch = (replies[0][1] as string | null) ?? ''
     const entries = replies[1][1] as Array<[string, string[]]>
     return { epoch, messages: entries.map(([id, fields]) => this.messageOf(topic, epoch, id, fields)) }

@@ -66,10 +66,10 @@ t.test('roles from CLIENT SETNAME; delay, stall, drop, cut, refuse and resume', 
   await until(() => subscriber.status === 'ready' && proxy.connections('subscriber').length === 1, 'it reconnected')
 
   // refuse: a new connection is closed on arrival until refusal ends; open ones are left alone.
-  proxy.refuse()
-  t.equal(await rawPing(proxy.port), 'closed', 'a new connection is closed at once')
+  await proxy.refuse()
+  t.equal(await rawPing(proxy.port), 'closed', 'a new connection is refused')
   t.equal(await publisher.ping(), 'PONG', 'an open connection still works')
-  proxy.refuse(false)
+  await proxy.refuse(false)
   t.equal(await rawPing(proxy.port), '+PONG', 'accepted again')
 })
 

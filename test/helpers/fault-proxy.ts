@@ -8,7 +8,7 @@
  *   proxy.stall({ role: 'subscriber' })   // stop forwarding, keep the connection open (bytes queue up)
  *   proxy.drop({ role: 'subscriber', direction: 'down' })  // black-hole bytes, connection stays open
  *   proxy.cut({ role: 'subscriber' })     // destroy the connections now (the client reconnects)
- *   proxy.refuse()                        // new connections are closed as soon as they arrive
+ *   await proxy.refuse()                  // new connections are refused (the port stops listening)
  *   proxy.resume()                        // no faults any more: queued bytes flow again, in order
  *
  * Roles come from the traffic: the library names its connections (ioredis `connectionName`, sent as
@@ -123,8 +123,8 @@ export interface FaultProxy {
   drop: (target?: FaultTarget) => void
   /** Destroys the matching open connections now; new ones are accepted (unless refused). */
   cut: (target?: { role?: string }) => number
-  /** New connections are closed on arrival (`false`: accepted again). */
-  refuse: (on?: boolean) => void
+  /** New connections are refused: the port stops listening (`false`: it listens again, same port). */
+  refuse: (on?: boolean) => Promise<void>
   /** Clears the faults of the target (everything by default): queued bytes flow again. */
   resume: (target?: FaultTarget) => void
   /** Open connections (with the role each gave itself). */
@@ -156,7 +156,6 @@ export async function startFaultProxy (targetPort: number, t?: Teardown): Promis
   }
 
   const server: Server = createServer((client) => {
-    if (refusing) { client.destroy(); return }
     client.setNoDelay(true)
     const upstream = connect({ port: targetPort, host: '127.0.0.1' })
     upstream.setNoDelay(true)
@@ -188,7 +187,14 @@ export async function startFaultProxy (targetPort: number, t?: Teardown): Promis
       }
       return count
     },
-    refuse: (on = true) => { refusing = on },
+    refuse: async (on = true) => {
+      if (on === refusing) return
+      refusing = on
+      // A closed listener makes the port refuse (ECONNREFUSED), as a host whose Redis is down does;
+      // accepting and closing at once would look like a connection that broke after it was made.
+      if (on) server.close()
+      else await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen({ port, host: '127.0.0.1' }, () => { server.off('error', reject); resolve() }) })
+    },
     resume: (target) => {
       if (target === undefined) { rules.clear(); pumpAll() } else set(target, undefined)
     },
@@ -196,7 +202,7 @@ export async function startFaultProxy (targetPort: number, t?: Teardown): Promis
     close: async () => {
       for (const connection of open) connection.destroy()
       open.clear()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      if (!refusing) await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   }
   t?.teardown(() => proxy.close())

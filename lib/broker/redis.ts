@@ -109,6 +109,8 @@ export class RedisBroker extends Broker {
   private readonly probeChannel: string
   private connectedOnce = false
   private probeTimer: NodeJS.Timeout | undefined
+  private retentionTimer: NodeJS.Timeout | undefined
+  private refreshingRetention = false
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
@@ -156,6 +158,11 @@ export class RedisBroker extends Broker {
 
   async connect (): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()])
+    if (this.historyTtlSeconds > 0 && this.retentionTimer === undefined) {
+      // Three refreshes per retention period: one may fail (Redis briefly away) and the keys still live.
+      this.retentionTimer = setInterval(() => { void this.keepListenedAlive() }, Math.max(250, this.historyTtlSeconds * 1000 / 3))
+      this.retentionTimer.unref()
+    }
     if (this.probeIntervalMs > 0) {
       await (this.subscriber as Redis).subscribe(this.probeChannel)
       this.armProbe()
@@ -168,6 +175,8 @@ export class RedisBroker extends Broker {
 
   override async close (): Promise<void> {
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer)
+    this.retentionTimer = undefined
     if (this.catchUpTimer !== undefined) clearTimeout(this.catchUpTimer)
     this.probeTimer = undefined
     await super.close()
@@ -287,6 +296,34 @@ export class RedisBroker extends Broker {
 
   protected async unlisten (topics: string[]): Promise<void> {
     if (this.subscriber.status === 'ready') await this.setListening(topics, false)
+  }
+
+  /**
+   * A topic's keys expire `historyTtlSeconds` after its last event - unless an instance listens to it:
+   * each instance pushes the expiry of its listened topics forward, well inside the period. Otherwise a
+   * quiet topic lost its history under connected clients, and its next event reset all of them
+   * (epoch-changed) though nothing was lost. EXPIRE never creates a key, so a topic without events stays
+   * without keys; a topic nobody listens to any more expires one period after the last refresh.
+   * (The publish script reading PUBSUB NUMSUB would not do: nothing runs once a topic falls quiet.)
+   */
+  private async keepListenedAlive (): Promise<void> {
+    if (this.closed || this.refreshingRetention || this.publisher.status !== 'ready') return
+    this.refreshingRetention = true
+    try {
+      const ttl = this.historyTtlSeconds
+      for (const batch of chunks(this.listenedTopics(), SUBSCRIBE_BATCH)) {
+        const keys = batch.flatMap((topic) => [metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic)])
+        // A Cluster routes each key to its shard; standalone, one pipeline (one round trip) per batch.
+        const done: Promise<unknown> = this.publisher instanceof Cluster
+          ? Promise.all(keys.map((key) => this.publisher.expire(key, ttl)))
+          : this.publisher.pipeline(keys.map((key) => ['expire', key, ttl])).exec()
+        await this.read(`refreshing the retention of ${batch.length} topic(s)`, done)
+      }
+    } catch (error) {
+      this.logError('publisher', error as Error)
+    } finally {
+      this.refreshingRetention = false
+    }
   }
 
   /** (Un)subscribes the topics' channels: sharded and one slot per command in a Cluster, in batches otherwise. */

@@ -17,8 +17,8 @@ import { eventsPath, startInstance, StreamReader, until, type Instance } from '.
 export interface Outcome {
   topic: string
   n: number
-  /** true: published; false: definitely not; 'unknown': the broker could not tell. */
-  published: boolean | 'unknown'
+  /** true: published; false: definitely not; 'unknown': the broker could not tell; undefined: in flight. */
+  published?: boolean | 'unknown'
   epoch?: string
   offset?: number
   error?: string
@@ -55,7 +55,7 @@ export async function faultRig (t: Test, app: Record<string, unknown> = {}): Pro
   await until(() => proxy.connections('publisher').length === 1 && proxy.connections('subscriber').length === 1, 'A named its connections')
   const outcomes: Outcome[] = []
   const publish = async (via: Instance, topic: string): Promise<Outcome> => {
-    const outcome: Outcome = { topic, n: outcomes.length + 1, published: false }
+    const outcome: Outcome = { topic, n: outcomes.length + 1 }
     outcomes.push(outcome)
     try {
       const result = await via.app.broker.publish(topic, 'note', { topic, n: outcome.n })
@@ -133,11 +133,17 @@ export function checkDelivery (t: Test, rig: Rig, { lostHistory = false } = {}):
       t.ok(resets.length <= client.topics.length && resets.every((reset) => reset.data === expectedReset), `${label}: at most one epoch-changed reset per topic (${resets.length})`)
     }
     const notes = received.filter((entry) => entry.event === 'note')
-    t.equal(new Set(notes.map((note) => note.n)).size, notes.length, `${label}: no event twice`)
+    // Across a restart that lost the data, a publish in flight at the kill may have run in the old epoch
+    // and, re-sent with a token the empty Redis no longer knows, again in the new one: a copy on each
+    // side of the reset, never two on one side.
+    const firstReset = received.findIndex((entry) => entry.event === 'reset')
+    const twice = notes.filter((note, i) => notes.findIndex((other) => other.n === note.n) !== i)
+    const acrossReset = (note: Received) => firstReset >= 0 && received.indexOf(notes.find((other) => other.n === note.n) as Received) < firstReset && received.indexOf(note) > firstReset
+    t.same(twice.filter((note) => !(lostHistory && acrossReset(note))).map((note) => note.n), [], `${label}: no event twice`)
     const never = notes.filter((note) => byN.get(note.n as number)?.published === false)
     t.same(never.map((note) => note.n), [], `${label}: no event whose publish failed`)
     for (const topic of client.topics) {
-      const got = notes.filter((note) => note.topic === topic).map((note) => byN.get(note.n as number) as Outcome)
+      const got = [...new Set(notes.filter((note) => note.topic === topic).map((note) => byN.get(note.n as number) as Outcome))]
       const known = got.filter((outcome) => outcome.published === true)
       // Offset order within each epoch, and epochs one after the other.
       const epochs = [...new Set(known.map((outcome) => outcome.epoch))]

@@ -111,6 +111,7 @@ export class RedisBroker extends Broker {
   private probeTimer: NodeJS.Timeout | undefined
   private retentionTimer: NodeJS.Timeout | undefined
   private refreshingRetention = false
+  private publisherRenewedAt = 0
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
@@ -234,12 +235,20 @@ export class RedisBroker extends Broker {
       if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
       throw this.notPublished(topic, `Redis could not be reached within ${timeout} ms`)
     }
-    if (refused === undefined && !this.closed) {
-      // Silent for the whole window: a connection that answers nothing for that long is wedged.
-      this.log?.warn({ topic, waitedMs: Date.now() - started }, 'redis broker: the publisher connection did not answer; renewing it')
-      this.publisher.disconnect(true)
-    }
+    if (refused === undefined && !this.closed) this.renewPublisher(topic, started)
     return this.settle(topic, tokenKey, started)
+  }
+
+  /**
+   * Silent for the whole window: a connection that answers nothing for that long is wedged. A burst
+   * stalled on it reaches this point all at once: it is renewed once, not once per publish (each
+   * renewal would abort the reconnect of the one before).
+   */
+  private renewPublisher (topic: string, started: number): void {
+    if (this.publisher.status !== 'ready' || Date.now() - this.publisherRenewedAt < this.publishTimeoutMs) return
+    this.publisherRenewedAt = Date.now()
+    this.log?.warn({ topic, waitedMs: Date.now() - started }, 'redis broker: the publisher connection did not answer; renewing it')
+    this.publisher.disconnect(true)
   }
 
   /** Fences a publish that may have run: its record if it did; otherwise it never will. */

@@ -129,6 +129,8 @@ export interface FaultProxy {
   resume: (target?: FaultTarget) => void
   /** Open connections (with the role each gave itself). */
   connections: (role?: string) => ProxiedConnection[]
+  /** Every connection accepted so far, open or closed. */
+  opened: (role?: string) => ProxiedConnection[]
   close: () => Promise<void>
 }
 
@@ -137,6 +139,7 @@ export async function startFaultProxy (targetPort: number, t?: Teardown): Promis
   // rules.get(role)?.[direction], the role '*' for every connection; a role's own rule wins.
   const rules = new Map<string, { up?: Rule, down?: Rule }>()
   const open = new Set<Connection>()
+  const all: Connection[] = []
   let refusing = false
   let nextId = 1
 
@@ -161,6 +164,7 @@ export async function startFaultProxy (targetPort: number, t?: Teardown): Promis
     upstream.setNoDelay(true)
     const connection = new Connection(nextId++, client, upstream, ruleFor, () => connection.pump())
     open.add(connection)
+    all.push(connection)
     const end = (): void => { open.delete(connection); connection.destroy() }
     client.on('close', end)
     upstream.on('close', end)
@@ -199,6 +203,7 @@ export async function startFaultProxy (targetPort: number, t?: Teardown): Promis
       if (target === undefined) { rules.clear(); pumpAll() } else set(target, undefined)
     },
     connections: (role) => [...open].filter((connection) => role === undefined || connection.role === role),
+    opened: (role) => all.filter((connection) => role === undefined || connection.role === role),
     close: async () => {
       for (const connection of open) connection.destroy()
       open.clear()

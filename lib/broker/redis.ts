@@ -66,6 +66,16 @@ function settleWithin<T> (command: Promise<T>, deadline: number): Promise<Settle
   })
 }
 
+// Redis refusals that pass by themselves; the command did not run.
+const TRANSIENT = /^(BUSY|LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/
+const TRANSIENT_RETRY_MS = 50
+
+function isTransient (error: unknown): boolean {
+  return isReplyError(error) && TRANSIENT.test((error as Error).message)
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
 /** Redis itself answered with an error (the command reached it and did not run). */
 function isReplyError (error: unknown): boolean {
   return (error as Error)?.name === 'ReplyError'
@@ -210,6 +220,7 @@ export class RedisBroker extends Broker {
     const settleBy = started + 2 * timeout
     let maybeSent = false
     let refused: unknown
+    let busy = false
     while (!this.closed && Date.now() < (maybeSent ? settleBy : unsentBy)) {
       const reply = await settleWithin(this.publisher.fvPublish(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic), tokenKey, newEpoch(),
         this.historySize, this.historyTtlSeconds, event, json, this.publishTime(), this.publishCommand, channelOf(this.topicPrefix, topic), this.tokenRecordMs), settleBy)
@@ -221,6 +232,12 @@ export class RedisBroker extends Broker {
         return { topic, epoch, offset: Number(offset) }
       }
       const error = reply.error
+      if (isTransient(error)) {
+        // Refused for now (a long script, a dataset loading): it did not run, so it may be sent again.
+        busy = true
+        await sleep(TRANSIENT_RETRY_MS)
+        continue
+      }
       if (isReplyError(error)) {
         // Redis answered with an error: this attempt did not run. An earlier one might have.
         refused = error
@@ -233,7 +250,7 @@ export class RedisBroker extends Broker {
     }
     if (!maybeSent) {
       if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
-      throw this.notPublished(topic, `Redis could not be reached within ${timeout} ms`)
+      throw this.notPublished(topic, busy ? `Redis stayed busy (a long script, or loading its data) for ${timeout} ms` : `Redis could not be reached within ${timeout} ms`)
     }
     if (refused === undefined && !this.closed) this.renewPublisher(topic, started)
     return this.settle(topic, tokenKey, started)

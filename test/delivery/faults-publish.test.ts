@@ -116,3 +116,18 @@ t.test('Redis unreachable (connections refused): not published after publishTime
   t.ok(elapsed >= TIMEOUT && elapsed < TIMEOUT + 1000, `waited publishTimeoutMs, no more (${elapsed} ms)`)
   await proxy.refuse(false)
 })
+
+t.test('Redis busy running a script: the publish did not run, waits, and succeeds once Redis is free', async (t) => {
+  const { reader, publish } = await setup(t, 'busy')
+  await redis.cli('CONFIG', 'SET', 'busy-reply-threshold', '100')
+  // A script that never ends on its own: Redis answers every other command with BUSY until SCRIPT KILL.
+  const busy = redis.cli('EVAL', 'local i = 0 while true do i = i + 1 end', '0').catch((error: Error) => error.message)
+  await sleep(300)
+  const pending = publish(1)
+  await sleep(200)
+  await redis.cli('SCRIPT', 'KILL')
+  t.match(await busy, /killed by user/i, 'the busy script was killed')
+  t.same(await pending, { ok: true, offset: 1 }, 'published once Redis was free')
+  await reader.waitForPublished(1)
+  t.same(notes(reader), ['busy#1'])
+})

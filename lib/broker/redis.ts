@@ -122,6 +122,7 @@ export class RedisBroker extends Broker {
   private retentionTimer: NodeJS.Timeout | undefined
   private refreshingRetention = false
   private publisherRenewedAt = 0
+  private publisherReadyBefore = false
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
@@ -164,6 +165,12 @@ export class RedisBroker extends Broker {
     this.publisher.defineCommand('fvPublish', { numberOfKeys: 3, lua: PUBLISH_SCRIPT })
     this.publisher.defineCommand('fvFence', { numberOfKeys: 1, lua: FENCE_SCRIPT })
     this.publisher.on('error', (error: Error) => this.logError('publisher', error))
+    // History is read on the publisher connection: a catch-up that failed while it was down left events
+    // held until the topic's next event (forever, on a quiet topic). Once it is back, catch up again.
+    this.publisher.on('ready', () => {
+      if (this.publisherReadyBefore && !this.closed) this.catchUpAll()
+      this.publisherReadyBefore = true
+    })
     this.subscriber = this.newSubscriber()
   }
 

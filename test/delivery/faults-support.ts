@@ -109,7 +109,14 @@ export async function settled (rig: Rig, limitMs = 15_000): Promise<void> {
     await until(() => {
       const got = new Set(receivedOf(client).map((entry) => entry.n))
       return [...last.values()].every((outcome) => got.has(outcome.n)) || client.reader.ended
-    }, () => `client ${client.on} ${client.topics.join(',')} has the last events`, limitMs)
+    }, () => {
+      const got = new Set(receivedOf(client).map((entry) => entry.n))
+      const missing = [...last.values()].filter((outcome) => !got.has(outcome.n)).map((outcome) => `${outcome.topic}@${outcome.offset}`)
+      const instance = client.on === 'A' ? rig.a : rig.b
+      const states = [...(instance.app.broker as unknown as { topics: Map<string, { topic: string, head: number, held: unknown[], catchingUp: boolean, ready: boolean, listening: boolean }> }).topics.values()]
+        .map((state) => `${state.topic}: head ${state.head}, held ${state.held.length}, catchingUp ${state.catchingUp}, ready ${state.ready}, listening ${state.listening}`)
+      return `client ${client.on} ${client.topics.join(',')} has the last events (missing ${missing.join(', ')}; broker ${states.join('; ')}; ${instance.app.broker.health().detail})`
+    }, limitMs)
     if (client.reader.ended) throw new Error(`the stream of client ${client.on} ${client.topics.join(',')} ended`)
   }
 }

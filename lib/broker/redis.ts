@@ -123,6 +123,7 @@ export class RedisBroker extends Broker {
   private refreshingRetention = false
   private publisherRenewedAt = 0
   private publisherReadyBefore = false
+  private publisherReady: Promise<void> | undefined
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
@@ -554,11 +555,18 @@ export class RedisBroker extends Broker {
     return message.includes("Stream isn't writeable") || message.includes("Cluster isn't ready")
   }
 
+  /** Resolves when the publisher is ready again, or after at most 100 ms (never after `deadline`). */
   private readyOrTimeout (deadline: number): Promise<void> {
+    // One 'ready' listener shared by every waiting publish: a burst would otherwise add one each.
+    if (this.publisherReady === undefined) {
+      this.publisherReady = new Promise<void>((resolve) => {
+        this.publisher.once('ready', () => { this.publisherReady = undefined; resolve() })
+      })
+    }
+    const ready = this.publisherReady
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(timer); this.publisher.off('ready', done); resolve() }
-      const timer = setTimeout(done, Math.max(0, Math.min(deadline - Date.now(), 100)))
-      this.publisher.once('ready', done)
+      const timer = setTimeout(resolve, Math.max(0, Math.min(deadline - Date.now(), 100)))
+      void ready.then(() => { clearTimeout(timer); resolve() })
     })
   }
 }

@@ -9,7 +9,7 @@
 import t from 'tap'
 import { LogCapture } from '../helpers/sse-http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, startInstance, StreamReader, until, viaBroker } from './support.js'
+import { describe, eventsPath, Ledger, noteKeys, sleep, startInstance, StreamReader, until, viaBroker } from './support.js'
 
 const redis = await startRedis({ t })
 
@@ -86,4 +86,25 @@ t.test('garbage PUBLISHed to the channels is logged, counted and skipped; every 
   t.ok(warnings.length >= 1 && warnings.length <= garbage.length, `logged (${warnings.length} lines)`)
   controller.abort()
   await relay
+})
+
+t.test('a well-formed message far ahead of the topic\'s history is dropped, not waited for (no endless history reads)', async (t) => {
+  const instance = await startInstance(t, { redisUrl: redis.url, app: { probeIntervalMs: 0 } })
+  const reader = await StreamReader.open(instance.base, eventsPath(['mal:ahead']))
+  t.teardown(() => reader.close())
+  await until(() => reader.frames.length === 1, 'subscribed')
+  const ledger = new Ledger()
+  const first = await ledger.publish('mal:ahead', viaBroker(instance))
+  await reader.waitForPublished(1)
+  const xranges = async () => Number(/cmdstat_xrange:calls=(\d+)/.exec(await redis.cli('INFO', 'commandstats'))?.[1] ?? 0)
+  const before = await xranges()
+  // Offset 1000 of the real epoch: a gap to fill - but history will never hold it, the script did not write it.
+  await redis.cli('PUBLISH', '{mal:ahead}', payload(first.epoch as string, 1000, Date.now(), 'note', '{"topic":"mal:ahead","n":0}'))
+  await sleep(1000)
+  const reads = (await xranges()) - before
+  t.ok(reads <= 5, `a few history reads, not one after another forever (${reads})`)
+  for (let i = 0; i < 3; i++) await ledger.publish('mal:ahead', viaBroker(instance))
+  await reader.waitForPublished(4)
+  await sleep(100)
+  t.same(describe(reader.frames), ['subscribed {"topics":["mal:ahead"]}', ...noteKeys(ledger.expected(['mal:ahead']))], 'every real event once, in order, no reset')
 })

@@ -124,6 +124,8 @@ export class RedisBroker extends Broker {
   private publisherRenewedAt = 0
   private publisherReadyBefore = false
   private publisherReady: Promise<void> | undefined
+  /** Topics whose messages wait while a claimed epoch change is read from Redis (in arrival order). */
+  private readonly epochChecks = new Map<string, Array<{ message: BrokerMessage, payload: string }>>()
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
@@ -459,12 +461,47 @@ export class RedisBroker extends Broker {
     if (!this.listensTo(message.topic)) return
     const problem = malformation(message)
     if (problem !== undefined) return this.skipMalformed(channel, payload, problem)
+    const waiting = this.epochChecks.get(message.topic)
+    if (waiting !== undefined) { waiting.push({ message, payload }); return }
+    const state = this.topics.get(message.topic)
+    if (state !== undefined && state.ready && state.epoch !== '' && message.epoch !== state.epoch) {
+      // Another epoch resets every client of the topic: take it from Redis, not from the channel.
+      this.epochChecks.set(message.topic, [{ message, payload }])
+      void this.checkEpoch(message.topic)
+      return
+    }
+    this.deliverChecked(message, payload)
+  }
+
+  /**
+   * Reads the topic's epoch; the messages that came meanwhile (held in order) are then delivered, except
+   * those of an epoch Redis does not have (forged: skipped). If Redis cannot be read, they are trusted,
+   * as before the check: a real epoch change must not be lost to an outage.
+   */
+  private async checkEpoch (topic: string): Promise<void> {
+    let actual: string | null | undefined
+    try {
+      actual = await this.read(`reading the epoch of '${topic}'`, this.publisher.hget(metaKey(this.topicPrefix, topic), 'epoch'))
+    } catch {
+      actual = undefined
+    }
+    const queued = this.epochChecks.get(topic) ?? []
+    this.epochChecks.delete(topic)
+    const current = this.topics.get(topic)?.epoch
+    for (const { message, payload } of queued) {
+      const known = actual === undefined || message.epoch === actual || message.epoch === current
+      if (!known) this.skipMalformed(channelOf(this.topicPrefix, topic), payload, `the epoch '${message.epoch}' is not the topic's`)
+      else this.deliverChecked(message, payload)
+    }
+  }
+
+  private deliverChecked (message: BrokerMessage, payload: string): void {
     try {
       this.receive(message)
     } catch (error) {
       // Never reached for a checked message; a throw here would otherwise escape into ioredis' parser
       // and end the process.
-      this.skipMalformed(channel, payload, `delivering it failed: ${(error as Error).message}`)
+      this.skipMalformed(channelOf(this.topicPrefix, message.topic), payload, `delivering it failed: ${(error as Error).message}`)
     }
   }
 

@@ -108,3 +108,22 @@ t.test('a well-formed message far ahead of the topic\'s history is dropped, not 
   await sleep(100)
   t.same(describe(reader.frames), ['subscribed {"topics":["mal:ahead"]}', ...noteKeys(ledger.expected(['mal:ahead']))], 'every real event once, in order, no reset')
 })
+
+t.test('a well-formed message with another epoch is checked against Redis before anyone is reset', async (t) => {
+  const instance = await startInstance(t, { redisUrl: redis.url, app: { probeIntervalMs: 0 } })
+  const readers = await Promise.all([['mal:epoch'], ['mal:epoch', 'mal:other']].map((topics) => StreamReader.open(instance.base, eventsPath(topics))))
+  t.teardown(() => readers.forEach((reader) => reader.close()))
+  await until(() => readers.every((reader) => reader.frames.length === 1), 'subscribed')
+  const ledger = new Ledger()
+  const first = await ledger.publish('mal:epoch', viaBroker(instance))
+  await Promise.all(readers.map((reader) => reader.waitForPublished(1)))
+  // Right format, wrong epoch: taken at its word, it reset every client of the topic (epoch-changed).
+  await redis.cli('PUBLISH', '{mal:epoch}', payload('zzzzzz', (first.offset as number) + 1, Date.now(), 'note', '{"topic":"mal:epoch","n":0}'))
+  for (let i = 0; i < 5; i++) await ledger.publish(i % 2 === 0 ? 'mal:epoch' : 'mal:other', viaBroker(instance))
+  await readers[0].waitForPublished(ledger.expected(['mal:epoch']).length)
+  await readers[1].waitForPublished(ledger.expected(['mal:epoch', 'mal:other']).length)
+  await sleep(100)
+  t.same(describe(readers[0].frames), ['subscribed {"topics":["mal:epoch"]}', ...noteKeys(ledger.expected(['mal:epoch']))], 'no reset, every real event once, in order')
+  t.same(describe(readers[1].frames), ['subscribed {"topics":["mal:epoch","mal:other"]}', ...noteKeys(ledger.expected(['mal:epoch', 'mal:other']))], 'no reset for the two-topic client either')
+  t.equal((instance.app.broker.stats as unknown as { malformedMessages: number }).malformedMessages, 1, 'counted as malformed')
+})

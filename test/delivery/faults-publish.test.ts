@@ -11,7 +11,7 @@ import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
 import { describe, eventsPath, sleep, startInstance, StreamReader, until, type Instance } from './support.js'
 
 const redis = await startRedis({ t })
-const TIMEOUT = 500
+const TIMEOUT = 700
 
 interface Outcome { ok: boolean, offset?: number, error?: { code?: string, message: string, published?: unknown } }
 
@@ -113,7 +113,8 @@ t.test('Redis unreachable (connections refused): not published after publishTime
   const elapsed = Date.now() - started
   t.equal(outcome.error?.published, false)
   t.equal(outcome.error?.message, `Event broker unavailable: publishing to 'refused' failed: Redis could not be reached within ${TIMEOUT} ms; the event was not published`)
-  t.ok(elapsed >= TIMEOUT && elapsed < TIMEOUT + 1000, `waited publishTimeoutMs, no more (${elapsed} ms)`)
+  // Not the 3 x publishTimeoutMs of an unanswered publish: nothing was sent, so nothing needs settling.
+  t.ok(elapsed >= TIMEOUT && elapsed < 3 * TIMEOUT, `waited publishTimeoutMs, not the settling window (${elapsed} ms)`)
   await proxy.refuse(false)
 })
 

@@ -43,7 +43,8 @@ export const TOPICS = ['f:0', 'f:1', 'f:2']
 export async function faultRig (t: Test, app: Record<string, unknown> = {}): Promise<Rig> {
   const redis = await startRedis({ t })
   const proxy = await startFaultProxy(redis.port, t)
-  const options = { probeIntervalMs: 0, publishTimeoutMs: 500, ...app, fastify: { logger: false } }
+  // FAULT_LOG=1 shows the instances' warnings, to see why a schedule failed.
+  const options = { probeIntervalMs: 0, publishTimeoutMs: 500, ...app, fastify: { logger: process.env.FAULT_LOG === undefined ? false : { level: 'warn' } } }
   const a = await startInstance(t, { redisUrl: proxy.url, app: options })
   const b = await startInstance(t, { redisUrl: redis.url, app: options })
   const clients: Client[] = []

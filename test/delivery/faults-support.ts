@@ -71,13 +71,14 @@ export async function faultRig (t: Test, app: Record<string, unknown> = {}): Pro
   return { redis, proxy, a, b, clients, outcomes, publish }
 }
 
-/** Publishes round-robin over TOPICS in bursts of `burst` concurrent publishes until stopped. */
-export function publisherLoop (rig: Rig, via: Instance, burst = 1) {
+/** Publishes round-robin over TOPICS in bursts of `burst` concurrent publishes (`pauseMs` apart) until stopped. */
+export function publisherLoop (rig: Rig, via: Instance, burst = 1, pauseMs = 0) {
   let running = true
   let next = 0
   const done = (async () => {
     while (running) {
       await Promise.all(Array.from({ length: burst }, () => rig.publish(via, TOPICS[next++ % TOPICS.length])))
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs))
     }
   })()
   return {

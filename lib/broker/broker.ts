@@ -86,6 +86,8 @@ export class TopicState {
   /** Events that arrived while the topic was not ready or a gap was being filled. */
   held: BrokerMessage[] = []
   catchingUp = false
+  /** Delay before the next try of a failed catch-up (0: the last one succeeded). */
+  catchUpRetryMs = 0
   waiters: Waiter[] = []
 
   constructor (topic: string) {
@@ -274,6 +276,7 @@ export abstract class Broker {
   private async catchUp (state: TopicState): Promise<void> {
     if (state.catchingUp) return
     state.catchingUp = true
+    let failed = false
     try {
       while (true) {
         const headBefore = state.head
@@ -310,9 +313,20 @@ export abstract class Broker {
         }
       }
     } catch (error) {
-      this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
+      failed = true
+      this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying')
     } finally {
       state.catchingUp = false
+    }
+    // Held events would otherwise wait for the topic's next event - forever on a quiet topic
+    // (test/delivery/faults-catch-up.test.ts). Retried with backoff while events are held.
+    if (failed) {
+      state.catchUpRetryMs = Math.min(5000, (state.catchUpRetryMs || 125) * 2)
+      setTimeout(() => {
+        if (!this.closed && state.listening && !state.catchingUp && state.held.length > 0 && this.topics.get(state.topic) === state) void this.catchUp(state)
+      }, state.catchUpRetryMs).unref()
+    } else {
+      state.catchUpRetryMs = 0
     }
   }
 

@@ -30,3 +30,24 @@ t.test('a catch-up that failed while the publisher connection was stalled is don
   checkDelivery(t, rig)
   t.equal(rig.outcomes.filter((outcome) => outcome.published !== true).length, 0, 'B published everything')
 })
+
+t.test('a catch-up that failed on a slow but open publisher connection is retried by itself', async (t) => {
+  const rig = await faultRig(t, { publishTimeoutMs: 300 })
+  // Replies to A's publisher take longer than a history read may wait: every catch-up fails, no reconnect.
+  rig.proxy.delay(600, { role: 'publisher', direction: 'down' })
+  const loop = publisherLoop(rig, rig.b, 5)
+  await until(() => loop.published() >= 30, 'events flow')
+  for (let i = 0; i < 3; i++) {
+    rig.proxy.cut({ role: 'subscriber' })
+    await sleep(100)
+  }
+  const at = loop.published()
+  await until(() => loop.published() >= at + 30, 'events flow after the cuts')
+  await loop.stop()
+  await sleep(1000)
+  // The connection was never renewed: only a retry can catch up now that it is fast again.
+  t.equal(rig.proxy.opened('publisher').length, 1, 'the publisher connection is the first one')
+  rig.proxy.resume()
+  await settled(rig, 10_000)
+  checkDelivery(t, rig)
+})

@@ -44,9 +44,8 @@ for (const [run, steps] of schedules.entries()) {
       if (fault === 'drop') { rig.proxy.resume(target); rig.proxy.cut(role === undefined ? {} : { role }) }
     }
     rig.proxy.resume()
-    // The schedule ends with fresh connections. A history read that timed out on a slow but open
-    // publisher connection leaves its catch-up to the topic's next event (lib/broker/broker.ts does not
-    // retry it yet); a reconnect retries it (test/delivery/faults-catch-up.test.ts).
+    // The schedule ends with fresh connections, as a network that recovers does (a black-holed one
+    // never comes back by itself); failed catch-ups are retried either way (faults-catch-up.test.ts).
     rig.proxy.cut()
     await until(() => rig.a.app.broker.health().ok, 'A is healthy again', 15_000)
     const at = bursts.published()

@@ -120,6 +120,8 @@ export class TopicState {
   /** Events that arrived while the topic was not ready or a gap was being filled. */
   held: BrokerMessage[] = []
   catchingUp = false
+  /** Delay before the next try of a failed catch-up (0: the last one succeeded). */
+  catchUpRetryMs = 0
   waiters: Waiter[] = []
 
   constructor (topic: string) {
@@ -360,19 +362,41 @@ export abstract class Broker {
   private async catchUp (state: TopicState): Promise<void> {
     if (state.catchingUp) return
     state.catchingUp = true
+    let failed = false
     try {
       while (true) {
+        // Events held before this read began were stored before they were announced, so a complete read
+        // sees them (or reports them trimmed). One it did not reach was never published - garbage on a
+        // shared channel - and is dropped: waiting for history to reach it read it again and again, forever
+        // (test/delivery/malformed-messages.test.ts). Events that arrive during the read wait for the next.
+        const heldBefore = new Set(state.held)
         const read = await this.readMissed(state)
         if (read === undefined) return
         for (const message of read.messages) this.accept(state, message)
+        if (!read.full && heldBefore.size > 0 && state.held.some((message) => heldBefore.has(message))) {
+          const kept = state.held.filter((message) => !heldBefore.has(message))
+          this.log?.warn({ topic: state.topic, dropped: state.held.length - kept.length }, 'broker: dropped events ahead of the topic\'s history')
+          state.held = kept
+        }
         // Events that arrived while the last read was in flight may have opened a new gap; a full page
         // means history has more.
         if (state.held.length === 0 && !read.full) return
       }
     } catch (error) {
-      this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying on the next event or reconnect')
+      failed = true
+      this.log?.error({ err: error, topic: state.topic }, 'broker: catch-up from history failed; retrying')
     } finally {
       state.catchingUp = false
+    }
+    // Held events would otherwise wait for the topic's next event - forever on a quiet topic
+    // (test/delivery/faults-catch-up.test.ts). Retried with backoff while events are held.
+    if (failed) {
+      state.catchUpRetryMs = Math.min(5000, (state.catchUpRetryMs || 125) * 2)
+      setTimeout(() => {
+        if (!this.closed && state.listening && !state.catchingUp && state.held.length > 0 && this.topics.get(state.topic) === state) void this.catchUp(state)
+      }, state.catchUpRetryMs).unref()
+    } else {
+      state.catchUpRetryMs = 0
     }
   }
 

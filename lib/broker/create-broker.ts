@@ -8,6 +8,7 @@
  * must typecheck without it); `RedisBroker` itself, with every ioredis option, is `fastify-views/redis`.
  */
 import type { Broker, BrokerOptions } from './broker.js'
+import { checkHistorySize } from './history-size.js'
 import { MemoryBroker } from './memory.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 
@@ -35,6 +36,7 @@ async function loadRedisBroker (setting: string): Promise<typeof import('./redis
 
 export async function createBroker (options: CreateBrokerOptions = {}): Promise<Broker> {
   const { redisUrl, ...rest } = options
+  checkHistorySize(rest.historySize)
   if (rest.cluster !== undefined) return new (await loadRedisBroker('redisCluster'))(rest)
   if (redisUrl !== undefined) return new (await loadRedisBroker('redisUrl'))({ ...rest, url: redisUrl })
   return new MemoryBroker(rest)

@@ -27,12 +27,25 @@ export function topicOfChannel (prefix: string, channel: string): string {
  * `oldBytes` their cost, `first` the first offset kept. Each pointer only moves forward and reads a few
  * entries per step, so a publish costs amortised O(1) (issue 11 #4: a count alone reset slow clients).
  *
- * KEYS: meta, log of each topic, in pairs. ARGV: new epoch, max events, ttl seconds (0: none), event, data,
- * time, publish command (PUBLISH or SPUBLISH), history bytes, window ms, topic list ('' for one topic),
- * then the channel of each topic.
+ * Every publish carries a token (lib/broker/redis-publish-token.ts): the script records the positions it
+ * gave under the token's key, and a publish whose token is recorded already ran (or was fenced off): it
+ * only returns the record, so sending it again is safe.
+ *
+ * KEYS: the publish token, then meta and log of each topic, in pairs. ARGV: new epoch, max events, ttl
+ * seconds (0: none), event, data, time, publish command (PUBLISH or SPUBLISH), history bytes, window ms,
+ * topic list ('' for one topic), token record lifetime (ms), then the channel of each topic.
  * Returns { epoch, offset } for each topic, flat.
  */
 export const PUBLISH_SCRIPT = `
+local record = redis.call('GET', KEYS[1])
+if record then
+  local out = {}
+  for epoch, offset in string.gmatch(record, '([^:,]*):(%d+)') do
+    out[#out + 1] = epoch
+    out[#out + 1] = tonumber(offset)
+  end
+  return out
+end
 local maxlen = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 local bytes = tonumber(ARGV[8])
@@ -111,14 +124,15 @@ local function trim (meta, log, offset)
   if changed or first ~= from then redis.call('HSET', meta, 'first', first, 'old', old, 'oldBytes', oldBytes, 'oldNext', oldNext) end
 end
 local out = {}
-local n = #KEYS / 2
+local n = (#KEYS - 1) / 2
+local positions = {}
 for i = 1, n do
-  local meta = KEYS[2 * i - 1]
-  local log = KEYS[2 * i]
+  local meta = KEYS[2 * i]
+  local log = KEYS[2 * i + 1]
   local epoch = redis.call('HGET', meta, 'epoch')
   if not epoch then
     epoch = ARGV[1]
-    redis.call('DEL', KEYS[2 * i], meta)
+    redis.call('DEL', log, meta)
     redis.call('HSET', meta, 'epoch', epoch)
   end
   local offset = redis.call('HINCRBY', meta, 'offset', 1)
@@ -134,10 +148,12 @@ for i = 1, n do
   end
   local payload = epoch .. '\\n' .. offset .. '\\n' .. ARGV[6] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[5]
   if ARGV[10] ~= '' then payload = payload .. '\\n' .. ARGV[10] end
-  redis.call(ARGV[7], ARGV[10 + i], payload)
+  redis.call(ARGV[7], ARGV[11 + i], payload)
   out[2 * i - 1] = epoch
   out[2 * i] = offset
+  positions[i] = epoch .. ':' .. offset
 end
+redis.call('SET', KEYS[1], table.concat(positions, ','), 'PX', ARGV[11])
 return out
 `
 

@@ -12,12 +12,17 @@
  *   (a publish the subscriber must see) finds a standalone subscriber that is connected but deaf, and
  *   rebuilds it.
  * - A publish while Redis is unreachable waits for it at most `publishTimeoutMs`, then fails visibly
- *   (FVIEWS_ERR_BROKER_UNAVAILABLE, a 503): never a success whose event vanished.
+ *   (FVIEWS_ERR_BROKER_UNAVAILABLE, a 503, `published: false`): never a success whose event vanished.
+ *   One that was sent but not answered is settled before the caller hears of it (append): never a
+ *   failure whose event was delivered.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
-import { Broker, HISTORY_PAGE, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
+import { Broker, HISTORY_PAGE, newEpoch, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
 import { keySlot } from './key-slot.js'
+import { checkHistorySize } from './history-size.js'
+import { malformation } from './incoming-message.js'
+import { FENCE_SCRIPT, newPublishToken, parseRecord, publishTokenKey } from './redis-publish-token.js'
 import { BrokerMessage } from './message.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
 
@@ -36,10 +41,45 @@ export interface RedisBrokerOptions extends BrokerOptions {
   clusterOptions?: ClusterOptions
 }
 
+export interface RedisBrokerStats extends BrokerStats {
+  /** Pub/sub messages skipped because this library could not have written them (garbage on the channel). */
+  malformedMessages: number
+}
+
 type Client = Redis | Cluster
 type Publishing = Client & {
   /** numkeys, then KEYS and ARGV of PUBLISH_SCRIPT (redis-scripts.ts). */
   fvPublish: (...args: Array<string | number>) => Promise<Array<string | number>>
+  fvFence: (token: string, fenceMs: number) => Promise<string>
+}
+
+type Settled<T> = { kind: 'late' } | { kind: 'answered', value: T } | { kind: 'failed', error: unknown }
+
+/**
+ * The command's outcome, or `late` when it has none by `deadline`. A late command stays in ioredis'
+ * queue and its reply, when it comes, is read and dropped in order - unlike a `commandTimeout`, which
+ * made a publish that ran look failed.
+ */
+function settleWithin<T> (command: Promise<T>, deadline: number): Promise<Settled<T>> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ kind: 'late' }), Math.max(0, deadline - Date.now()))
+    command.then((value) => { clearTimeout(timer); resolve({ kind: 'answered', value }) }, (error: unknown) => { clearTimeout(timer); resolve({ kind: 'failed', error }) })
+  })
+}
+
+// Redis refusals that pass by themselves; the command did not run.
+const TRANSIENT = /^(BUSY|LOADING|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b/
+const TRANSIENT_RETRY_MS = 50
+
+function isTransient (error: unknown): boolean {
+  return isReplyError(error) && TRANSIENT.test((error as Error).message)
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Redis itself answered with an error (the command reached it and did not run). */
+function isReplyError (error: unknown): boolean {
+  return (error as Error)?.name === 'ReplyError'
 }
 
 // Batches keep a SUBSCRIBE of thousands of topics from building one huge command.
@@ -75,6 +115,8 @@ export class RedisBroker extends Broker {
   readonly backend: 'redis' | 'redis-cluster'
   readonly publishTimeoutMs: number
   readonly probeIntervalMs: number
+  private readonly tokenRecordMs: number
+  private readonly fenceMs: number
   private readonly publisher: Publishing
   private subscriber: Client
   private readonly options: RedisBrokerOptions
@@ -83,6 +125,13 @@ export class RedisBroker extends Broker {
   private readonly probeChannel: string
   private connectedOnce = false
   private probeTimer: NodeJS.Timeout | undefined
+  private retentionTimer: NodeJS.Timeout | undefined
+  private refreshingRetention = false
+  private publisherRenewedAt = 0
+  private publisherReadyBefore = false
+  private publisherReady: Promise<void> | undefined
+  /** Topics whose messages wait while a claimed epoch change is read from Redis (in arrival order). */
+  private readonly epochChecks = new Map<string, Array<{ message: BrokerMessage, payload: string }>>()
   private probeSent = 0
   private probeSeen = 0
   private deaf = false
@@ -90,9 +139,13 @@ export class RedisBroker extends Broker {
   private catchUpTimer: NodeJS.Timeout | undefined
   private lastCatchUp = 0
   private errorsLogged = 0
+  // The base class creates the stats object; this backend adds its own counter to it.
+  declare readonly stats: RedisBrokerStats
 
   constructor (options: RedisBrokerOptions) {
+    checkHistorySize(options.historySize)
     super(options)
+    this.stats.malformedMessages = 0
     if ((options.url === undefined) === (options.cluster === undefined)) {
       throw new TypeError("RedisBroker: give either 'url' (standalone) or 'cluster' (startup nodes)")
     }
@@ -112,14 +165,31 @@ export class RedisBroker extends Broker {
       maxRetriesPerRequest: 0,
       ...options.redisOptions
     }
-    this.publisher = this.client('publisher', { commandTimeout: this.publishTimeoutMs }) as Publishing
+    // A token record must outlive every re-send and settlement of its publish (3 x publishTimeoutMs);
+    // a fence, any late arrival of the fenced command's bytes.
+    this.tokenRecordMs = 3 * this.publishTimeoutMs + 1000
+    this.fenceMs = Math.max(60_000, 10 * this.publishTimeoutMs)
+    // No ioredis commandTimeout: publishes settle themselves (append), reads have their own bound (read).
+    this.publisher = this.client('publisher') as Publishing
     this.publisher.defineCommand('fvPublish', { lua: PUBLISH_SCRIPT })
+    this.publisher.defineCommand('fvFence', { numberOfKeys: 1, lua: FENCE_SCRIPT })
     this.publisher.on('error', (error: Error) => this.logError('publisher', error))
+    // History is read on the publisher connection: a catch-up that failed while it was down left events
+    // held until the topic's next event (forever, on a quiet topic). Once it is back, catch up again.
+    this.publisher.on('ready', () => {
+      if (this.publisherReadyBefore && !this.closed) this.catchUpAll()
+      this.publisherReadyBefore = true
+    })
     this.subscriber = this.newSubscriber()
   }
 
   async connect (): Promise<void> {
     await Promise.all([this.publisher.connect(), this.subscriber.connect()])
+    if (this.historyTtlSeconds > 0 && this.retentionTimer === undefined) {
+      // Three refreshes per retention period: one may fail (Redis briefly away) and the keys still live.
+      this.retentionTimer = setInterval(() => { void this.keepListenedAlive() }, Math.max(250, this.historyTtlSeconds * 1000 / 3))
+      this.retentionTimer.unref()
+    }
     if (this.probeIntervalMs > 0) {
       await (this.subscriber as Redis).subscribe(this.probeChannel)
       this.armProbe()
@@ -132,6 +202,8 @@ export class RedisBroker extends Broker {
 
   override async close (): Promise<void> {
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer)
+    if (this.retentionTimer !== undefined) clearInterval(this.retentionTimer)
+    this.retentionTimer = undefined
     if (this.catchUpTimer !== undefined) clearTimeout(this.catchUpTimer)
     this.probeTimer = undefined
     await super.close()
@@ -162,33 +234,159 @@ export class RedisBroker extends Broker {
     return topics.map((topic) => byTopic.get(topic) as PublishResult)
   }
 
+  /**
+   * One publish (of one hash slot's topics), settled before the caller hears of it. Not sent (no
+   * connection): retried until `publishTimeoutMs`, then "not published". Sent but unanswered (a late
+   * reply, a connection that died with it in flight): the same publish - same token, so it runs at most
+   * once - is awaited or sent again for another `publishTimeoutMs`; if Redis is still silent, the
+   * connection is renewed and a fence settles the outcome (published, or never will be). Only when even
+   * that gets no answer within a third `publishTimeoutMs` is the outcome reported unknown.
+   */
   private async appendGroup (topics: string[], event: string, json: string, time: number, list: string): Promise<PublishResult[]> {
-    const args: Array<string | number> = [topics.length * 2]
+    const timeout = this.publishTimeoutMs
+    const names = topics.join(',')
+    // The token's key shares the hash tag of the group's first topic: one slot for the whole script.
+    const tokenKey = publishTokenKey(this.topicPrefix, topics[0], newPublishToken())
+    const args: Array<string | number> = [1 + topics.length * 2, tokenKey]
     for (const topic of topics) args.push(metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic))
-    args.push(newEpoch(), this.historySize, this.historyTtlSeconds, event, json, time, this.publishCommand, this.historyBytes, this.historyWindowSeconds * 1000, list)
+    args.push(newEpoch(), this.historySize, this.historyTtlSeconds, event, json, time, this.publishCommand,
+      this.historyBytes, this.historyWindowSeconds * 1000, list, this.tokenRecordMs)
     for (const topic of topics) args.push(channelOf(this.topicPrefix, topic))
-    const deadline = Date.now() + this.publishTimeoutMs
-    while (true) {
-      try {
-        const reply = await this.publisher.fvPublish(...args)
-        return topics.map((topic, i) => ({ topic, epoch: String(reply[2 * i]), offset: Number(reply[2 * i + 1]) }))
-      } catch (error) {
-        // Refused before it was sent (no connection): safe to try again until the deadline.
-        if (this.notSent(error) && !this.closed && Date.now() < deadline) {
-          await this.readyOrTimeout(deadline)
-          continue
-        }
-        throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topics.join(',').slice(0, 200)}' failed: ${(error as Error).message}`)
+    const started = Date.now()
+    const unsentBy = started + timeout
+    const settleBy = started + 2 * timeout
+    let maybeSent = false
+    let refused: unknown
+    let busy = false
+    while (!this.closed && Date.now() < (maybeSent ? settleBy : unsentBy)) {
+      const reply = await settleWithin(this.publisher.fvPublish(...args), settleBy)
+      if (reply.kind === 'late') { maybeSent = true; break }
+      if (reply.kind === 'answered') {
+        const results = topics.map((topic, i) => ({ topic, epoch: String(reply.value[2 * i]), offset: Number(reply.value[2 * i + 1]) }))
+        // Offset 0: this token was fenced off by an earlier settlement (not reached today; kept exact).
+        if (results[0].offset === 0) throw this.notPublished(names, `Redis did not answer within ${2 * timeout} ms`)
+        return results
       }
+      const error = reply.error
+      if (isTransient(error)) {
+        // Refused for now (a long script, a dataset loading): it did not run, so it may be sent again.
+        busy = true
+        await sleep(TRANSIENT_RETRY_MS)
+        continue
+      }
+      if (isReplyError(error)) {
+        // Redis answered with an error: this attempt did not run. An earlier one might have.
+        refused = error
+        this.log?.error({ err: error, topics: names }, 'redis broker: Redis refused the publish script')
+        if (!maybeSent) throw this.notPublished(names, 'Redis refused the publish script (see the log)')
+        break
+      }
+      if (!this.notSent(error)) maybeSent = true
+      await this.readyOrTimeout(maybeSent ? settleBy : unsentBy)
     }
+    if (!maybeSent) {
+      if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
+      throw this.notPublished(names, busy ? `Redis stayed busy (a long script, or loading its data) for ${timeout} ms` : `Redis could not be reached within ${timeout} ms`)
+    }
+    if (refused === undefined && !this.closed) this.renewPublisher(names, started)
+    return this.settle(topics, tokenKey, started)
+  }
+
+  /**
+   * Silent for the whole window: a connection that answers nothing for that long is wedged. A burst
+   * stalled on it reaches this point all at once: it is renewed once, not once per publish (each
+   * renewal would abort the reconnect of the one before).
+   */
+  private renewPublisher (topic: string, started: number): void {
+    if (this.publisher.status !== 'ready' || Date.now() - this.publisherRenewedAt < this.publishTimeoutMs) return
+    this.publisherRenewedAt = Date.now()
+    this.log?.warn({ topic, waitedMs: Date.now() - started }, 'redis broker: the publisher connection did not answer; renewing it')
+    this.publisher.disconnect(true)
+  }
+
+  /** Fences a publish that may have run: its record if it did; otherwise it never will. */
+  private async settle (topics: string[], tokenKey: string, started: number): Promise<PublishResult[]> {
+    const topic = topics.join(',')
+    const settleBy = started + 3 * this.publishTimeoutMs
+    while (!this.closed && Date.now() < settleBy) {
+      if (this.publisher.status !== 'ready') { await this.readyOrTimeout(settleBy); continue }
+      const reply = await settleWithin(this.publisher.fvFence(tokenKey, this.fenceMs), settleBy)
+      if (reply.kind === 'late') break
+      if (reply.kind === 'failed') {
+        this.log?.warn({ err: reply.error, topic }, 'redis broker: settling an unanswered publish failed')
+        if (isReplyError(reply.error)) break
+        await this.readyOrTimeout(settleBy)
+        continue
+      }
+      const record = parseRecord(reply.value)
+      if (record[0].offset === 0) throw this.notPublished(topic, `Redis did not answer within ${2 * this.publishTimeoutMs} ms`)
+      return topics.map((name, i) => ({ topic: name, epoch: record[i].epoch, offset: record[i].offset }))
+    }
+    const error = new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topic}' is unconfirmed: Redis did not answer within ${3 * this.publishTimeoutMs} ms; the event may have been published`)
+    return Promise.reject(Object.assign(error, { published: 'unknown' as const }))
+  }
+
+  private notPublished (topic: string, why: string): Error {
+    const error = new FVIEWS_ERR_BROKER_UNAVAILABLE(`publishing to '${topic}' failed: ${why}; the event was not published`)
+    return Object.assign(error, { published: false as const })
   }
 
   protected async listen (topics: string[]): Promise<void> {
-    await this.setListening(topics, true)
+    try {
+      await this.setListening(topics, true)
+    } catch (error) {
+      throw this.readFailed(`subscribing to ${topics.length} topic(s)`, error)
+    }
+  }
+
+  /** A read on the publisher connection, bounded by publishTimeoutMs, failing in the library's words. */
+  private async read<T> (what: string, command: Promise<T>): Promise<T> {
+    const reply = await settleWithin(command, Date.now() + this.publishTimeoutMs)
+    if (reply.kind === 'answered') return reply.value
+    if (reply.kind === 'late') throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`${what}: Redis did not answer within ${this.publishTimeoutMs} ms`)
+    throw this.readFailed(what, reply.error)
+  }
+
+  /**
+   * Backend errors leave in the library's words; the raw text (`CROSSSLOT ...`, ioredis' connection
+   * messages) goes to the log only, so a 503 never shows clients how Redis is set up.
+   */
+  private readFailed (what: string, error: unknown): Error {
+    if ((error as { code?: string })?.code?.startsWith('FVIEWS_') === true) return error as Error
+    this.log?.warn({ err: error }, `redis broker: ${what} failed`)
+    return new FVIEWS_ERR_BROKER_UNAVAILABLE(`${what}: ${isReplyError(error) ? 'Redis refused the command (see the log)' : 'Redis is unreachable'}`)
   }
 
   protected async unlisten (topics: string[]): Promise<void> {
     if (this.subscriber.status === 'ready') await this.setListening(topics, false)
+  }
+
+  /**
+   * A topic's keys expire `historyTtlSeconds` after its last event - unless an instance listens to it:
+   * each instance pushes the expiry of its listened topics forward, well inside the period. Otherwise a
+   * quiet topic lost its history under connected clients, and its next event reset all of them
+   * (epoch-changed) though nothing was lost. EXPIRE never creates a key, so a topic without events stays
+   * without keys; a topic nobody listens to any more expires one period after the last refresh.
+   * (The publish script reading PUBSUB NUMSUB would not do: nothing runs once a topic falls quiet.)
+   */
+  private async keepListenedAlive (): Promise<void> {
+    if (this.closed || this.refreshingRetention || this.publisher.status !== 'ready') return
+    this.refreshingRetention = true
+    try {
+      const ttl = this.historyTtlSeconds
+      for (const batch of chunks(this.listenedTopics(), SUBSCRIBE_BATCH)) {
+        const keys = batch.flatMap((topic) => [metaKey(this.topicPrefix, topic), logKey(this.topicPrefix, topic)])
+        // A Cluster routes each key to its shard; standalone, one pipeline (one round trip) per batch.
+        const done: Promise<unknown> = this.publisher instanceof Cluster
+          ? Promise.all(keys.map((key) => this.publisher.expire(key, ttl)))
+          : this.publisher.pipeline(keys.map((key) => ['expire', key, ttl])).exec()
+        await this.read(`refreshing the retention of ${batch.length} topic(s)`, done)
+      }
+    } catch (error) {
+      this.logError('publisher', error as Error)
+    } finally {
+      this.refreshingRetention = false
+    }
   }
 
   /** (Un)subscribes the topics' channels: sharded and one slot per command in a Cluster, in batches otherwise. */
@@ -203,20 +401,21 @@ export class RedisBroker extends Broker {
   }
 
   protected async positions (topics: string[]): Promise<Array<{ epoch: string, head: number }>> {
-    return Promise.all(topics.map(async (topic) => {
+    return this.read(`reading the position of ${topics.length} topic(s)`, Promise.all(topics.map(async (topic) => {
       const [epoch, offset] = await this.publisher.hmget(metaKey(this.topicPrefix, topic), 'epoch', 'offset')
       return { epoch: epoch ?? '', head: Number(offset ?? 0) }
-    }))
+    })))
   }
 
   async history (topic: string, after: number, limit = HISTORY_PAGE): Promise<TopicHistory> {
     // One transaction on the topic's shard (both keys share its hash tag): epoch and events agree.
-    const replies = await this.publisher.multi()
+    const what = `reading the history of '${topic}'`
+    const replies = await this.read(what, this.publisher.multi()
       .hget(metaKey(this.topicPrefix, topic), 'epoch')
       .xrange(logKey(this.topicPrefix, topic), `(${after}-0`, '+', 'COUNT', limit)
-      .exec()
-    if (replies === null) throw new FVIEWS_ERR_BROKER_UNAVAILABLE('history read aborted')
-    for (const [error] of replies) if (error !== null) throw error
+      .exec())
+    if (replies === null) throw new FVIEWS_ERR_BROKER_UNAVAILABLE(`${what}: the transaction was aborted`)
+    for (const [error] of replies) if (error !== null) throw this.readFailed(what, error)
     const epoch = (replies[0][1] as string | null) ?? ''
     const entries = replies[1][1] as Array<[string, string[]]>
     return { epoch, messages: entries.map(([id, fields]) => this.messageOf(topic, epoch, id, fields)) }
@@ -285,8 +484,66 @@ export class RedisBroker extends Broker {
       return
     }
     const parsed = parsePayload(payload)
-    if (parsed === undefined) return
-    this.receive(new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time, parsed.topics))
+    if (parsed === undefined) return this.skipMalformed(channel, payload, 'the payload lacks its fields')
+    const message = new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time, parsed.topics)
+    // Only messages of topics listened to here are checked: the rest is dropped by receive() unread.
+    if (!this.listensTo(message.topic)) return
+    const problem = malformation(message)
+    if (problem !== undefined) return this.skipMalformed(channel, payload, problem)
+    const waiting = this.epochChecks.get(message.topic)
+    if (waiting !== undefined) { waiting.push({ message, payload }); return }
+    const state = this.topics.get(message.topic)
+    if (state !== undefined && state.ready && state.epoch !== '' && message.epoch !== state.epoch) {
+      // Another epoch resets every client of the topic: take it from Redis, not from the channel.
+      this.epochChecks.set(message.topic, [{ message, payload }])
+      void this.checkEpoch(message.topic)
+      return
+    }
+    this.deliverChecked(message, payload)
+  }
+
+  /**
+   * Reads the topic's epoch; the messages that came meanwhile (held in order) are then delivered, except
+   * those of an epoch Redis does not have (forged: skipped). If Redis cannot be read, they are trusted,
+   * as before the check: a real epoch change must not be lost to an outage.
+   */
+  private async checkEpoch (topic: string): Promise<void> {
+    let actual: string | null | undefined
+    try {
+      actual = await this.read(`reading the epoch of '${topic}'`, this.publisher.hget(metaKey(this.topicPrefix, topic), 'epoch'))
+    } catch {
+      actual = undefined
+    }
+    const queued = this.epochChecks.get(topic) ?? []
+    this.epochChecks.delete(topic)
+    const current = this.topics.get(topic)?.epoch
+    for (const { message, payload } of queued) {
+      const known = actual === undefined || message.epoch === actual || message.epoch === current
+      if (!known) this.skipMalformed(channelOf(this.topicPrefix, topic), payload, `the epoch '${message.epoch}' is not the topic's`)
+      else this.deliverChecked(message, payload)
+    }
+  }
+
+  private deliverChecked (message: BrokerMessage, payload: string): void {
+    try {
+      this.receive(message)
+    } catch (error) {
+      // Never reached for a checked message; a throw here would otherwise escape into ioredis' parser
+      // and end the process.
+      this.skipMalformed(channelOf(this.topicPrefix, message.topic), payload, `delivering it failed: ${(error as Error).message}`)
+    }
+  }
+
+  private listensTo (topic: string): boolean {
+    return this.topics.get(topic)?.listening === true
+  }
+
+  /** Counted always, logged rate-limited: a flood of garbage must not flood the log. */
+  private skipMalformed (channel: string, payload: string, problem: string): void {
+    const count = ++this.stats.malformedMessages
+    if (count <= 10 || count % 1000 === 0) {
+      this.log?.warn({ channel: channel.slice(0, 200), payload: payload.slice(0, 200), problem, occurrences: count }, 'redis broker: malformed message skipped')
+    }
   }
 
   /** After a reconnect: listen again, then read what every topic missed meanwhile. */
@@ -364,11 +621,18 @@ export class RedisBroker extends Broker {
     return message.includes("Stream isn't writeable") || message.includes("Cluster isn't ready")
   }
 
+  /** Resolves when the publisher is ready again, or after at most 100 ms (never after `deadline`). */
   private readyOrTimeout (deadline: number): Promise<void> {
+    // One 'ready' listener shared by every waiting publish: a burst would otherwise add one each.
+    if (this.publisherReady === undefined) {
+      this.publisherReady = new Promise<void>((resolve) => {
+        this.publisher.once('ready', () => { this.publisherReady = undefined; resolve() })
+      })
+    }
+    const ready = this.publisherReady
     return new Promise((resolve) => {
-      const done = () => { clearTimeout(timer); this.publisher.off('ready', done); resolve() }
-      const timer = setTimeout(done, Math.max(0, Math.min(deadline - Date.now(), 100)))
-      this.publisher.once('ready', done)
+      const timer = setTimeout(resolve, Math.max(0, Math.min(deadline - Date.now(), 100)))
+      void ready.then(() => { clearTimeout(timer); resolve() })
     })
   }
 }

@@ -8,6 +8,7 @@
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { PUBLISH_SCRIPT, channelOf, logKey, metaKey } from '../../lib/broker/redis-scripts.js'
+import { publishTokenKey } from '../../lib/broker/redis-publish-token.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { describe, eventsPath, Ledger, noteKeys, startInstance, StreamReader, until, viaBroker, type Note } from './support.js'
 
@@ -46,8 +47,8 @@ t.test('a subscriber disconnected by Redis for lagging loses nothing: the reconn
     const attempt = { topic: 'lag', n: ledger.attempts.length + 1, ok: true }
     ledger.attempts.push(attempt)
     const json = JSON.stringify({ topic: 'lag', n: attempt.n, pad } satisfies Note & { pad: string })
-    commands += resp(['EVALSHA', sha, '2', metaKey('', 'lag'), logKey('', 'lag'), 'unused', '10000', '3600', 'note', json, String(Date.now() + i / 1000), 'PUBLISH',
-      String(app.broker.historyBytes), String(app.broker.historyWindowSeconds * 1000), '', channelOf('', 'lag')])
+    commands += resp(['EVALSHA', sha, '3', publishTokenKey('', 'lag', `burst-${i}`), metaKey('', 'lag'), logKey('', 'lag'), 'unused', '10000', '3600', 'note', json, String(Date.now() + i / 1000), 'PUBLISH',
+      String(app.broker.historyBytes), String(app.broker.historyWindowSeconds * 1000), '', '10000', channelOf('', 'lag')])
   }
   const report = execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(redis.port), '--pipe'], { input: commands, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
   t.match(report, /errors: 0, replies: 3000/, 'redis-cli published all 3,000')

@@ -73,4 +73,4 @@ export { TOPIC_ROUTE_CONFIG, type HeartbeatStyle } from './topics/subscription-v
 export { registerTopicMetrics, type PrometheusRegistry } from './topics/prometheus.js'
 
 // Problem documents for requests that never reach a route (issue 11 #15): Fastify server options.
-export { problemClientErrorHandler, problemFrameworkErrors } from './http/client-errors.js'
+export { problemClientErrorHandler, problemFrameworkErrors, type ClientError } from './http/client-errors.js'

@@ -15,7 +15,8 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import { PROBLEM_CONTENT_TYPE, printableText, problem } from '../problem.js'
 
-interface ClientError extends Error { code?: string }
+/** An error Node reports on a connection before a request exists (`clientError`): its code says what was wrong. */
+export interface ClientError extends Error { code?: string }
 
 /** What Node's parser error means for the client (https://nodejs.org/api/http.html#event-clienterror). */
 function clientErrorProblem (error: ClientError, maxHeaderSize: number): { status: number, detail: string, code: string } {

@@ -14,7 +14,7 @@ const refusal = { code: 'FVIEWS_ERR_OPTION_INVALID', statusCode: 500 }
 
 t.test('createApp refuses historySize 0 and names the range', async (t) => {
   await t.rejects(createApp({ env: {}, fastify: { logger: false }, historySize: 0 }), {
-    ...refusal, message: "Invalid setting 'historySize': expected an integer from 1 to 1000000, got '0'"
+    ...refusal, message: "Invalid setting 'historySize': expected an integer from 1 to 100000000, got '0'"
   })
 })
 

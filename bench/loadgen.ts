@@ -253,8 +253,12 @@ const run = {
   lat: new Float64Array(0),
   latCount: 0,
   onProgress: null as null | (() => void),
-  cpuAtDone: null as null | [number | null, number | null] // server and redis CPU ticks when the burst completed
+  cpuAtDone: null as null | [number | null, number | null], // server and redis CPU ticks when the burst completed
+  doneMonoUs: 0 // ... and the CLOCK_MONOTONIC time of it
 }
+
+/** CLOCK_MONOTONIC in microseconds: the clock of V8 CPU profiles, the same in every process. */
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
 
 class SseClient extends RawResponse {
   pending = ''
@@ -402,6 +406,7 @@ class SseClient extends RawResponse {
       if (run.burstReceived === run.burstTarget) {
         run.burstDoneAt = performance.now()
         run.cpuAtDone = [cpuTicks(SERVER_PID), cpuTicks(REDIS_PID)]
+        run.doneMonoUs = monoUs()
         run.onProgress?.()
       }
     }
@@ -570,6 +575,7 @@ async function fanout(): Promise<Record<string, unknown>> {
   const cpu0 = process.cpuUsage()
   run.cpuAtDone = null
   const [serverTicks0, redisTicks0] = [cpuTicks(SERVER_PID), cpuTicks(REDIS_PID)]
+  const mono0 = monoUs()
   const p0 = performance.now()
   const publishing = control('POST', `/publish?k=${k}&b=${b}`, int('burst-timeout-ms'))
   let publishMs: number | null = null
@@ -654,6 +660,8 @@ async function fanout(): Promise<Record<string, unknown>> {
     // Server CPU (utime + stime, /proc/<pid>/stat) from just before the burst's publish request to the
     // receipt that completed it, per delivered event; the tick is the resolution of both readings.
     clockTickMs: 1000 / CLK_TCK,
+    // The same window on the clock of `node --cpu-prof` (bench/profile-summary.ts restricts a profile to it).
+    fanoutWindowMonoUs: [mono0, run.doneMonoUs > 0 ? run.doneMonoUs : monoUs()],
     serverCpuMs: serverTicks0 !== null && serverTicks1 !== null ? ((serverTicks1 - serverTicks0) * 1000) / CLK_TCK : null,
     redisCpuMs: redisTicks0 !== null && redisTicks1 !== null ? ((redisTicks1 - redisTicks0) * 1000) / CLK_TCK : null,
     // CPU use of each process over the burst: the server's between the two /stats calls around it

@@ -12,18 +12,21 @@
  *   npm run bench -- --scale                        # plus one run at the largest N the limits allow
  *   npm run bench -- --repeat 3                     # each cell = median of 3 runs (fresh server each)
  *   npm run bench -- --m 2000000 --no-burst         # burst size / skip the single-stream table
+ *   npm run bench -- --profile --servers fastify-views --n 10000   # node --cpu-prof each server; self time
+ *                                                   # by function over the fan-out window (figures skewed)
  *
  * Every flag has an environment twin: BENCH_SERVERS, BENCH_N, BENCH_K, BENCH_B, BENCH_M, BENCH_REPEAT,
- * BENCH_QUICK=1, BENCH_SCALE=1, BENCH_NO_BURST=1 (flags win).
+ * BENCH_QUICK=1, BENCH_SCALE=1, BENCH_NO_BURST=1, BENCH_PROFILE=1 (flags win).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { BASELINE, BURST_BASELINE, servers as allServers, type ServerDef } from './servers.js'
 import { startBenchRedis } from './lib/redis.js'
+import { formatSummary, readProfile, summarize } from './profile-summary.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH_DIR)
@@ -39,6 +42,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean' },
     scale: { type: 'boolean' },
     'no-burst': { type: 'boolean' },
+    profile: { type: 'boolean' },
     repeat: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   }
@@ -53,6 +57,7 @@ const env = process.env
 const quick = flags.quick ?? env.BENCH_QUICK === '1'
 const scale = flags.scale ?? env.BENCH_SCALE === '1'
 const noBurst = flags['no-burst'] ?? env.BENCH_NO_BURST === '1'
+const profile = flags.profile ?? env.BENCH_PROFILE === '1'
 const list = (s: string): number[] => s.split(',').map((x) => Number(x.replace(/[_\s]/g, '')))
 const nList = list(flags.n ?? env.BENCH_N ?? (quick ? '200' : '1000,10000'))
 const K = Number(flags.k ?? env.BENCH_K ?? 100)
@@ -140,11 +145,11 @@ function tail(lines: string[], text: string): void {
   if (lines.length > 20) lines.splice(0, lines.length - 20)
 }
 
-async function startServer(def: ServerDef, timeoutMs = 30_000): Promise<Running> {
-  if (def.redis !== true) return startProcess(def, {}, timeoutMs)
+async function startServer(def: ServerDef, profileDir?: string, timeoutMs = 30_000): Promise<Running> {
+  if (def.redis !== true) return startProcess(def, {}, timeoutMs, profileDir)
   const redis = await startBenchRedis()
   try {
-    const running = await startProcess(def, { REDIS_URL: redis.url }, timeoutMs)
+    const running = await startProcess(def, { REDIS_URL: redis.url }, timeoutMs, profileDir)
     running.child.once('exit', () => void redis.stop())
     return { ...running, redisPid: redis.pid }
   } catch (err) {
@@ -153,9 +158,11 @@ async function startServer(def: ServerDef, timeoutMs = 30_000): Promise<Running>
   }
 }
 
-function startProcess(def: ServerDef, extraEnv: Record<string, string>, timeoutMs: number): Promise<Running> {
+function startProcess(def: ServerDef, extraEnv: Record<string, string>, timeoutMs: number, profileDir?: string): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = launch(0, ['--expose-gc', '--import', 'tsx', join(BENCH_DIR, def.file)], { PORT: '0', HOST: '127.0.0.1', ...extraEnv })
+    // --cpu-prof writes the profile when the process exits (the servers exit on SIGTERM).
+    const prof = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]
+    const child = launch(0, ['--expose-gc', ...prof, '--import', 'tsx', join(BENCH_DIR, def.file)], { PORT: '0', HOST: '127.0.0.1', ...extraEnv })
     const errLines: string[] = []
     let exit: string | null = null
     let out = ''
@@ -331,22 +338,42 @@ async function measureOnce(def: ServerDef, n: number): Promise<Result> {
   return { ...r, load: Number(os.loadavg()[0].toFixed(2)) }
 }
 
+const started = Date.now()
+const profileRoot = join(BENCH_DIR, 'results', 'profiles', new Date(started).toISOString().replace(/[:.]/g, '-'))
+
 async function measureOnceRaw(def: ServerDef, n: number): Promise<Result> {
   let server: Running
+  const profileDir = profile ? join(profileRoot, `${def.name}-${n}-${Date.now()}`) : undefined
   try {
-    server = await startServer(def)
+    server = await startServer(def, profileDir)
   } catch (err) {
     return { server: def.name, n, ok: false, error: (err as Error).message }
   }
+  let result: Result | undefined
   try {
     const pids = ['--server-pid', String(server.child.pid), ...(server.redisPid === undefined ? [] : ['--redis-pid', String(server.redisPid)])]
     const data = await runLoadgen(['--port', String(server.port), '--n', String(n), '--k', String(K), '--b', String(B), ...pids], LOADGEN_TIMEOUT_MS)
     const exit = server.exited()
     if (!data.ok) return { server: def.name, n, ok: false, error: `${data.error ?? 'failed'}${data.stderr ? ` | ${data.stderr}` : ''}`, serverExit: exit, serverStderr: server.stderr() }
-    return { server: def.name, n, ok: true, data, serverExit: exit, serverStderr: server.stderr() || undefined }
+    result = { server: def.name, n, ok: true, data, serverExit: exit, serverStderr: server.stderr() || undefined }
+    return result
   } finally {
     await stop(server.child)
+    if (profileDir !== undefined && result?.ok) attachProfile(result, profileDir)
   }
+}
+
+/** Self time by function of the server over the fan-out window, from the profile it wrote on exit. */
+function attachProfile(result: Result, dir: string): void {
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined
+  if (file === undefined) {
+    result.data.profile = { error: `no .cpuprofile in ${dir}` }
+    return
+  }
+  const [from, to] = result.data.fanoutWindowMonoUs as [number, number]
+  const summary = summarize(readProfile(join(dir, file)), { from, to })
+  result.data.profile = { file: relative(ROOT, join(dir, file)), busyMs: summary.busyMs, functions: summary.functions.slice(0, 40), areas: summary.areas.slice(0, 20) }
+  result.data.profileText = formatSummary(summary, 20)
 }
 
 async function measureBurst(def: ServerDef): Promise<Result> {
@@ -487,7 +514,6 @@ const oneLine = (s: string | undefined): string => (s ?? '').replace(/\s*\n\s*/g
 
 // ---------------------------------------------------------------------------------------------------------
 
-const started = Date.now()
 const out = (s = ''): void => void process.stdout.write(s + '\n')
 out(`# SSE fan-out benchmark`)
 out()
@@ -557,6 +583,16 @@ if (notes.length) {
   out()
   out('Notes:')
   notes.forEach((note, i) => out(`${i + 1}. ${note}`))
+}
+if (profile) {
+  out()
+  out('## Profiles: server self time over the fan-out window (`node --cpu-prof`; profiled runs are slower, do not quote their figures)')
+  for (const r of results) {
+    out()
+    out(`### ${r.server}, N = ${int(r.n)}${r.data?.profile?.file ? ` (${r.data.profile.file})` : ''}`)
+    out()
+    out(r.data?.profileText ?? `no profile: ${r.ok ? r.data?.profile?.error : oneLine(r.error)}`)
+  }
 }
 const seconds = (Date.now() - started) / 1000
 out()

@@ -242,6 +242,7 @@ const int = (x: number): string => Math.round(x).toLocaleString('en-US')
 const fmtMs = (x: number): string => (x < 100 ? x.toFixed(1) : int(x))
 
 async function main (): Promise<Record<string, unknown>> {
+  const t0 = performance.now()
   const problems = checkLimits()
   if (problems.length > 0) throw new Error(`this machine cannot hold ${clients} clients as configured:\n- ${problems.join('\n- ')}`)
   console.log(`scale test: ${int(clients)} clients, ${workers} workers, ${generators} generators over ${sources} source addresses (127.0.0.2...), ` +
@@ -268,6 +269,8 @@ async function main (): Promise<Record<string, unknown>> {
   await store.quit()
 
   const serverPids = [cluster.pid!, ...workerPids]
+  // Named up front, so whoever stops this script (Ctrl-C, a test) can check that none of them outlives it.
+  console.log(`processes: redis ${redis.pid}, cluster ${cluster.pid} (workers ${workerPids.join(',')}), generators ${gens.map((g) => g.pid).join(',')}; started in ${fmtMs(performance.now() - t0)} ms`)
   const sum = (pids: number[], f: (pid: number) => number): number => pids.reduce((acc, pid) => acc + f(pid), 0)
   const genPids = gens.map((g) => g.pid)
   const rssBefore = { servers: sum(serverPids, rssBytes), redis: rssBytes(redis.pid!), generators: sum(genPids, rssBytes), kernel: tcpKernelBytes() }

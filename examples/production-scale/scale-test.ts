@@ -132,8 +132,11 @@ function launch (name: string, command: string, args: string[], options: { env?:
     stdio: options.ipc === true ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit']
   })
   started.push({ name, child })
+  // A process that ends before we stop it is the first thing a failure report should name.
+  child.once('exit', (code, signal) => { if (!stopping) deaths.push(`${name} (pid ${child.pid}) exited: code ${code}, signal ${signal}`) })
   return child
 }
+const deaths: string[] = []
 
 const alive = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null
 
@@ -425,8 +428,9 @@ let outcome: Record<string, unknown>
 try {
   outcome = await main()
 } catch (error) {
-  outcome = { ok: false, error: (error as Error).message }
-  process.stderr.write(`scale-test: ${(error as Error).message}\n`)
+  const message = `${(error as Error).message}${deaths.length > 0 ? ` - ${deaths.join('; ')}` : ''}`
+  outcome = { ok: false, error: message }
+  process.stderr.write(`scale-test: ${message}\n`)
 }
 if (!stopping) {
   stopping = true

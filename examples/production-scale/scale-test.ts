@@ -261,12 +261,14 @@ async function main (): Promise<Record<string, unknown>> {
   const cluster = launch('cluster', process.execPath, ['--import', 'tsx', join(HERE, 'cluster.ts')], {
     env: { WORKERS: String(workers), PORT: '0', HOST: '127.0.0.1', REDIS_URL: redisUrl, LOG_LEVEL: 'warn', MAX_CONNECTIONS: String(hardFds), SSE_HEARTBEAT_SECONDS: '15' }
   })
-  const ready = await lineOf(cluster, /^ready (\d+) workers ([\d,]+)$/m, 120_000, 'the cluster')
+  // The generators start meanwhile (each process takes a while to load).
+  const [ready, gens] = await Promise.all([
+    lineOf(cluster, /^ready (\d+) workers ([\d,]+)$/m, 120_000, 'the cluster'),
+    Promise.all(Array.from({ length: generators }, (_, i) => startGenerator(i)))
+  ])
   const port = Number(ready[1])
   const workerPids = ready[2].split(',').map(Number)
   const base = `http://127.0.0.1:${port}`
-
-  const gens = await Promise.all(Array.from({ length: generators }, (_, i) => startGenerator(i)))
   const store = new Redis(redisUrl, { maxRetriesPerRequest: 2 })
   const firstId = Number(await store.get('tasks:next') ?? 0) + 1
   await store.quit()

@@ -421,7 +421,10 @@ async function main (): Promise<Record<string, unknown>> {
     `| lost / duplicated / out of order / failed streams / resets | ${lost} / ${dup} / ${outOfOrder} / ${failed} / ${resets} |`
   ]
   console.log(table.join('\n'))
-  console.log(ok ? 'OK: every client received every event, in order, exactly once' : `FAILED: ${reports.flatMap((r) => r.samples).slice(0, 3).join('; ')}`)
+  const samples = reports.flatMap((r) => r.samples).slice(0, 3)
+  console.log(ok
+    ? 'OK: every client received every event, in order, exactly once'
+    : `FAILED: lost ${lost}, duplicated ${dup}, out of order ${outOfOrder}, failed streams ${failed}, resets ${resets}${samples.length > 0 ? `; ${samples.join('; ')}` : ''}`)
   for (const g of gens) g.child.send({ type: 'close' })
   return result
 }

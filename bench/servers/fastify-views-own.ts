@@ -38,7 +38,8 @@ class TickLog {
 }
 
 const log = new TickLog()
-const app = await createApp({ env: {}, fastify: { logger: false }, docsPath: false, healthPath: false, drainMs: 0 })
+// maxConnections: every stream kind counts against it, and the bench holds up to the --scale N.
+const app = await createApp({ env: {}, fastify: { logger: false }, docsPath: false, healthPath: false, maxConnections: 1_000_000, drainMs: 0 })
 let open = 0
 
 class Ticks extends ServerSideEventsView({ data: Tick, events: ['tick'] }) {

@@ -9,7 +9,8 @@ import { Type } from '@sinclair/typebox'
 import { createApp, ServerSideEventsView, ViewRouter } from '../../lib/index.js'
 import { announce, exitOnSignal, lastSeq, listenOptions, nextTick, publishParams, stats } from '../lib/protocol.js'
 
-const app = await createApp({ env: {}, fastify: { logger: false }, docsPath: false, healthPath: false, drainMs: 0 })
+// maxConnections: every stream kind counts against it, and the bench holds up to the --scale N.
+const app = await createApp({ env: {}, fastify: { logger: false }, docsPath: false, healthPath: false, maxConnections: 1_000_000, drainMs: 0 })
 let open = 0
 
 class Ticks extends ServerSideEventsView({ data: Type.Unknown() }) {

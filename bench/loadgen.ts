@@ -14,6 +14,8 @@
  * It does not raise its own file limit: start it with `ulimit -n` raised (the runner does).
  * Only loopback addresses are used: the server host must be in 127.0.0.0/8 and the sources are 127.0.0.x.
  */
+import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { request } from 'node:http'
 import { parseArgs } from 'node:util'
@@ -34,7 +36,9 @@ const { values: opts } = parseArgs({
     'connect-timeout-ms': { type: 'string', default: '120000' },
     'reach-timeout-ms': { type: 'string', default: '30000' },
     'stall-timeout-ms': { type: 'string', default: '20000' },
-    'burst-timeout-ms': { type: 'string', default: '180000' }
+    'burst-timeout-ms': { type: 'string', default: '180000' },
+    'server-pid': { type: 'string' },
+    'redis-pid': { type: 'string' }
   }
 })
 
@@ -51,6 +55,28 @@ const int = (name: keyof typeof opts): number => {
 /** Wall-clock ms with a fraction, comparable to the server's `t` (same formula, other process). */
 const wallNow = (): number => performance.timeOrigin + performance.now()
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------------------------------------
+// CPU time of another process (the server, its redis-server): utime + stime from /proc/<pid>/stat, in
+// clock ticks (proc(5): fields 14 and 15, counted after the parenthesised command name, which may hold
+// spaces). Read at both ends of the fan-out window, it is the server's own work for the deliveries in it,
+// whether or not this load generator kept up.
+
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100
+
+function cpuTicks(pid: number | null): number | null {
+  if (pid === null) return null
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ') // fields[0] is field 3 (state)
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return null
+  }
+}
+const pidOpt = (name: 'server-pid' | 'redis-pid'): number | null => (opts[name] === undefined ? null : Number(opts[name]))
+const SERVER_PID = pidOpt('server-pid')
+const REDIS_PID = pidOpt('redis-pid')
 
 function fatal(message: string): never {
   process.stdout.write(JSON.stringify({ ok: false, error: message }) + '\n')
@@ -226,8 +252,13 @@ const run = {
   seenSize: 128, // per-client bitmap length (K + 1 events expected; grows if needed)
   lat: new Float64Array(0),
   latCount: 0,
-  onProgress: null as null | (() => void)
+  onProgress: null as null | (() => void),
+  cpuAtDone: null as null | [number | null, number | null], // server and redis CPU ticks when the burst completed
+  doneMonoUs: 0 // ... and the CLOCK_MONOTONIC time of it
 }
+
+/** CLOCK_MONOTONIC in microseconds: the clock of V8 CPU profiles, the same in every process. */
+const monoUs = (): number => Number(process.hrtime.bigint() / 1000n)
 
 class SseClient extends RawResponse {
   pending = ''
@@ -374,6 +405,8 @@ class SseClient extends RawResponse {
       if (run.burstReceived === 1) run.burstFirstAt = run.burstLastAt
       if (run.burstReceived === run.burstTarget) {
         run.burstDoneAt = performance.now()
+        run.cpuAtDone = [cpuTicks(SERVER_PID), cpuTicks(REDIS_PID)]
+        run.doneMonoUs = monoUs()
         run.onProgress?.()
       }
     }
@@ -540,6 +573,9 @@ async function fanout(): Promise<Record<string, unknown>> {
   run.lat = new Float64Array(ready.length * k)
   run.latCount = 0
   const cpu0 = process.cpuUsage()
+  run.cpuAtDone = null
+  const [serverTicks0, redisTicks0] = [cpuTicks(SERVER_PID), cpuTicks(REDIS_PID)]
+  const mono0 = monoUs()
   const p0 = performance.now()
   const publishing = control('POST', `/publish?k=${k}&b=${b}`, int('burst-timeout-ms'))
   let publishMs: number | null = null
@@ -558,6 +594,8 @@ async function fanout(): Promise<Record<string, unknown>> {
   // Not all delivered (lost events, timeout): rate up to the last delivery, so the wait does not dilute it.
   const burstEnd = burstState === 'done' ? run.burstDoneAt : run.burstLastAt > 0 ? run.burstLastAt : performance.now()
   const deliveredInTime = run.burstReceived
+  // Not completed: the window ends now (an upper bound of the server's CPU for what it delivered).
+  const [serverTicks1, redisTicks1] = run.cpuAtDone ?? [cpuTicks(SERVER_PID), cpuTicks(REDIS_PID)]
   const cpu = process.cpuUsage(cpu0)
   const waitedMs = performance.now() - p0
   // let the publish answer arrive (bounded) so lastSeq is known
@@ -619,11 +657,18 @@ async function fanout(): Promise<Record<string, unknown>> {
     firstSeq,
     lastSeq,
     rssAfterBurst: end?.rss ?? null,
+    // Server CPU (utime + stime, /proc/<pid>/stat) from just before the burst's publish request to the
+    // receipt that completed it, per delivered event; the tick is the resolution of both readings.
+    clockTickMs: 1000 / CLK_TCK,
+    // The same window on the clock of `node --cpu-prof` (bench/profile-summary.ts restricts a profile to it).
+    fanoutWindowMonoUs: [mono0, run.doneMonoUs > 0 ? run.doneMonoUs : monoUs()],
+    serverCpuMs: serverTicks0 !== null && serverTicks1 !== null ? ((serverTicks1 - serverTicks0) * 1000) / CLK_TCK : null,
+    redisCpuMs: redisTicks0 !== null && redisTicks1 !== null ? ((redisTicks1 - redisTicks0) * 1000) / CLK_TCK : null,
     // CPU use of each process over the burst: the server's between the two /stats calls around it
     serverCpuBurstPct: end?.cpuMs !== undefined && mid.cpuMs !== undefined ? Math.round(((end.cpuMs - mid.cpuMs) / (endAt - midAt)) * 100) : null,
     loadgenCpuBurstPct: Math.round(((cpu.user + cpu.system) / 1000 / waitedMs) * 100),
     loadgenRss: process.memoryUsage().rss,
-    valid: failed === 0 && lost === 0 && outOfOrder === 0 && malformed === 0 && badJson === 0 && burstState === 'done' && reachState === 'done',
+    valid: failed === 0 && lost === 0 && outOfOrder === 0 && dup === 0 && malformed === 0 && badJson === 0 && burstState === 'done' && reachState === 'done',
     notes
   })
   return result

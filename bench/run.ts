@@ -1,8 +1,9 @@
 /**
  * SSE fan-out benchmark runner (`npm run bench`). For every server in bench/servers.ts and every N it
  * starts a fresh server process (pinned to core 0), runs bench/loadgen.ts against it (pinned to core 1),
- * stops the server by its PID, then prints one markdown table with every figure also given as a ratio to
- * the node-http baseline at the same N, plus the single-stream (burst) table. Raw results go to
+ * stops the server by its PID, then prints one markdown table with every figure (server CPU per delivered
+ * event among them) also given as a ratio to the node-limit baseline at the same N, the targets of issue 14
+ * beside the measured ratios, and the single-stream (burst) table. Raw results go to
  * bench/results/<timestamp>.json. See bench/README.md.
  *
  *   npm run bench                                   # N = 1,000 and 10,000, K = 100, B = 200
@@ -11,18 +12,21 @@
  *   npm run bench -- --scale                        # plus one run at the largest N the limits allow
  *   npm run bench -- --repeat 3                     # each cell = median of 3 runs (fresh server each)
  *   npm run bench -- --m 2000000 --no-burst         # burst size / skip the single-stream table
+ *   npm run bench -- --profile --servers fastify-views --n 10000   # node --cpu-prof each server; self time
+ *                                                   # by function over the fan-out window (figures skewed)
  *
  * Every flag has an environment twin: BENCH_SERVERS, BENCH_N, BENCH_K, BENCH_B, BENCH_M, BENCH_REPEAT,
- * BENCH_QUICK=1, BENCH_SCALE=1, BENCH_NO_BURST=1 (flags win).
+ * BENCH_QUICK=1, BENCH_SCALE=1, BENCH_NO_BURST=1, BENCH_PROFILE=1 (flags win).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { BASELINE, servers as allServers, type ServerDef } from './servers.js'
+import { BASELINE, BURST_BASELINE, servers as allServers, type ServerDef } from './servers.js'
 import { startBenchRedis } from './lib/redis.js'
+import { formatSummary, readProfile, summarize } from './profile-summary.js'
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
 const ROOT = dirname(BENCH_DIR)
@@ -38,6 +42,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean' },
     scale: { type: 'boolean' },
     'no-burst': { type: 'boolean' },
+    profile: { type: 'boolean' },
     repeat: { type: 'string' },
     help: { type: 'boolean', short: 'h' }
   }
@@ -52,6 +57,7 @@ const env = process.env
 const quick = flags.quick ?? env.BENCH_QUICK === '1'
 const scale = flags.scale ?? env.BENCH_SCALE === '1'
 const noBurst = flags['no-burst'] ?? env.BENCH_NO_BURST === '1'
+const profile = flags.profile ?? env.BENCH_PROFILE === '1'
 const list = (s: string): number[] => s.split(',').map((x) => Number(x.replace(/[_\s]/g, '')))
 const nList = list(flags.n ?? env.BENCH_N ?? (quick ? '200' : '1000,10000'))
 const K = Number(flags.k ?? env.BENCH_K ?? 100)
@@ -128,6 +134,8 @@ function launch(core: number, args: string[], extraEnv: Record<string, string> =
 interface Running {
   child: ChildProcess
   port: number
+  /** The redis-server started for this server, if any (its CPU is reported apart). */
+  redisPid?: number
   stderr: () => string
   exited: () => string | null
 }
@@ -137,22 +145,24 @@ function tail(lines: string[], text: string): void {
   if (lines.length > 20) lines.splice(0, lines.length - 20)
 }
 
-async function startServer(def: ServerDef, timeoutMs = 30_000): Promise<Running> {
-  if (def.redis !== true) return startProcess(def, {}, timeoutMs)
+async function startServer(def: ServerDef, profileDir?: string, timeoutMs = 30_000): Promise<Running> {
+  if (def.redis !== true) return startProcess(def, {}, timeoutMs, profileDir)
   const redis = await startBenchRedis()
   try {
-    const running = await startProcess(def, { REDIS_URL: redis.url }, timeoutMs)
+    const running = await startProcess(def, { REDIS_URL: redis.url }, timeoutMs, profileDir)
     running.child.once('exit', () => void redis.stop())
-    return running
+    return { ...running, redisPid: redis.pid }
   } catch (err) {
     await redis.stop()
     throw err
   }
 }
 
-function startProcess(def: ServerDef, extraEnv: Record<string, string>, timeoutMs: number): Promise<Running> {
+function startProcess(def: ServerDef, extraEnv: Record<string, string>, timeoutMs: number, profileDir?: string): Promise<Running> {
   return new Promise((resolve, reject) => {
-    const child = launch(0, ['--expose-gc', '--import', 'tsx', join(BENCH_DIR, def.file)], { PORT: '0', HOST: '127.0.0.1', ...extraEnv })
+    // --cpu-prof writes the profile when the process exits (the servers exit on SIGTERM).
+    const prof = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]
+    const child = launch(0, ['--expose-gc', ...prof, '--import', 'tsx', join(BENCH_DIR, def.file)], { PORT: '0', HOST: '127.0.0.1', ...extraEnv })
     const errLines: string[] = []
     let exit: string | null = null
     let out = ''
@@ -297,6 +307,11 @@ async function measure(def: ServerDef, n: number): Promise<Result> {
     connectAllMs: median((d) => d.connectAllMs),
     memPerConnBytes: median((d) => d.memPerConnBytes),
     eventsPerSec: median((d) => d.eventsPerSec),
+    serverCpuMs: median((d) => d.serverCpuMs),
+    redisCpuMs: median((d) => d.redisCpuMs),
+    delivered: median((d) => d.delivered),
+    cpuPerKDeliveriesMs: median(cpuPerK),
+    redisCpuPerKDeliveriesMs: median((d) => perK(d.redisCpuMs, d.delivered)),
     latencyMs: { p50: median((d) => d.latencyMs.p50), p99: median((d) => d.latencyMs.p99), max: median((d) => d.latencyMs.max) },
     reachAllMs: median((d) => d.reachAllMs),
     connectFailed: sum((d) => d.connectFailed),
@@ -312,26 +327,53 @@ async function measure(def: ServerDef, n: number): Promise<Result> {
   return { server: def.name, n, ok: true, data: merged }
 }
 
+/** CPU ms per 1,000 delivered events (null when either is unknown). */
+const perK = (cpuMs: number | null | undefined, delivered: number | null | undefined): number | null =>
+  typeof cpuMs === 'number' && typeof delivered === 'number' && delivered > 0 ? (cpuMs / delivered) * 1000 : null
+const cpuPerK = (d: any): number | null => perK(d.serverCpuMs, d.delivered)
+
 async function measureOnce(def: ServerDef, n: number): Promise<Result> {
   const r = await measureOnceRaw(def, n)
+  if (r.ok) Object.assign(r.data, { cpuPerKDeliveriesMs: cpuPerK(r.data), redisCpuPerKDeliveriesMs: perK(r.data.redisCpuMs, r.data.delivered) })
   return { ...r, load: Number(os.loadavg()[0].toFixed(2)) }
 }
 
+const started = Date.now()
+const profileRoot = join(BENCH_DIR, 'results', 'profiles', new Date(started).toISOString().replace(/[:.]/g, '-'))
+
 async function measureOnceRaw(def: ServerDef, n: number): Promise<Result> {
   let server: Running
+  const profileDir = profile ? join(profileRoot, `${def.name}-${n}-${Date.now()}`) : undefined
   try {
-    server = await startServer(def)
+    server = await startServer(def, profileDir)
   } catch (err) {
     return { server: def.name, n, ok: false, error: (err as Error).message }
   }
+  let result: Result | undefined
   try {
-    const data = await runLoadgen(['--port', String(server.port), '--n', String(n), '--k', String(K), '--b', String(B)], LOADGEN_TIMEOUT_MS)
+    const pids = ['--server-pid', String(server.child.pid), ...(server.redisPid === undefined ? [] : ['--redis-pid', String(server.redisPid)])]
+    const data = await runLoadgen(['--port', String(server.port), '--n', String(n), '--k', String(K), '--b', String(B), ...pids], LOADGEN_TIMEOUT_MS)
     const exit = server.exited()
     if (!data.ok) return { server: def.name, n, ok: false, error: `${data.error ?? 'failed'}${data.stderr ? ` | ${data.stderr}` : ''}`, serverExit: exit, serverStderr: server.stderr() }
-    return { server: def.name, n, ok: true, data, serverExit: exit, serverStderr: server.stderr() || undefined }
+    result = { server: def.name, n, ok: true, data, serverExit: exit, serverStderr: server.stderr() || undefined }
+    return result
   } finally {
     await stop(server.child)
+    if (profileDir !== undefined && result?.ok) attachProfile(result, profileDir)
   }
+}
+
+/** Self time by function of the server over the fan-out window, from the profile it wrote on exit. */
+function attachProfile(result: Result, dir: string): void {
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.cpuprofile')) : undefined
+  if (file === undefined) {
+    result.data.profile = { error: `no .cpuprofile in ${dir}` }
+    return
+  }
+  const [from, to] = result.data.fanoutWindowMonoUs as [number, number]
+  const summary = summarize(readProfile(join(dir, file)), { from, to })
+  result.data.profile = { file: relative(ROOT, join(dir, file)), busyMs: summary.busyMs, functions: summary.functions.slice(0, 40), areas: summary.areas.slice(0, 20) }
+  result.data.profileText = formatSummary(summary, 20)
 }
 
 async function measureBurst(def: ServerDef): Promise<Result> {
@@ -368,7 +410,7 @@ function cell(value: number | null | undefined, base: number | null | undefined,
 }
 
 function fanoutTable(results: Result[], notes: string[]): string {
-  const head = ['server', 'N', 'connect all (ms)', 'mem/conn (KB)', 'delivered events/s', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'reach all (ms)', 'lost / out-of-order']
+  const head = ['server', 'N', 'connect all (ms)', 'mem/conn (KB)', 'delivered events/s', 'server CPU per 1,000 deliveries (ms)', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'reach all (ms)', 'lost / out-of-order / dup']
   const rows: string[] = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`]
   const ns = [...new Set(results.map((r) => r.n))].sort((a, b) => a - b)
   for (const n of ns) {
@@ -379,7 +421,7 @@ function fanoutTable(results: Result[], notes: string[]): string {
         return ` [${notes.length}]`
       }
       if (!r.ok) {
-        rows.push(`| ${r.server}${mark(`failed: ${oneLine(r.error)}`)} | ${int(n)} | failed | | | | | | | |`)
+        rows.push(`| ${r.server}${mark(`failed: ${oneLine(r.error)}`)} | ${int(n)} | failed | | | | | | | | |`)
         continue
       }
       const d = r.data
@@ -389,16 +431,65 @@ function fanoutTable(results: Result[], notes: string[]): string {
       if (!d.valid) issues.push('INVALID run')
       if (d.connectFailed) issues.push(`${int(d.connectFailed)} of ${int(n)} connections failed`)
       if (d.notes?.length) issues.push(...d.notes)
-      if (d.dup || d.malformed || d.badJson) issues.push(`dup ${d.dup}, malformed ${d.malformed}, bad JSON ${d.badJson}`)
+      if (d.malformed || d.badJson) issues.push(`malformed ${d.malformed}, bad JSON ${d.badJson}`)
+      // /proc/<pid>/stat counts whole clock ticks: below 20 ticks in the window the figure is coarse.
+      if (typeof d.serverCpuMs === 'number' && typeof d.clockTickMs === 'number' && d.serverCpuMs < 20 * d.clockTickMs) {
+        issues.push(`server CPU ${fmtMs(d.serverCpuMs)} ms in the window: ± ${int((d.clockTickMs / Math.max(d.serverCpuMs, d.clockTickMs)) * 100)} % (clock tick ${d.clockTickMs} ms)`)
+      }
+      if (typeof d.redisCpuPerKDeliveriesMs === 'number') issues.push(`redis-server CPU per 1,000 deliveries ${d.redisCpuPerKDeliveriesMs.toFixed(3)} ms (not in the server column)`)
       if (issues.length) name += mark(oneLine(issues.join('; ')))
-      const lostOoo = `${int(d.lost)} / ${int(d.outOfOrder)}${d.lost || d.outOfOrder ? ' ⚠' : ''}`
+      const bad = d.lost || d.outOfOrder || d.dup
+      const lostOoo = `${int(d.lost)} / ${int(d.outOfOrder)} / ${int(d.dup ?? 0)}${bad ? ' ⚠' : ''}`
       rows.push(
         `| ${name} | ${int(n)} | ${cell(d.connectAllMs, b?.connectAllMs, fmtMs)} | ${cell(d.memPerConnBytes, b?.memPerConnBytes, fmtKB)} | ` +
-          `${cell(d.eventsPerSec, b?.eventsPerSec, int)} | ${cell(d.latencyMs.p50, b?.latencyMs.p50, fmtMs)} | ` +
-          `${cell(d.latencyMs.p99, b?.latencyMs.p99, fmtMs)} | ${cell(d.latencyMs.max, b?.latencyMs.max, fmtMs)} | ` +
-          `${cell(d.reachAllMs, b?.reachAllMs, fmtMs)} | ${lostOoo} |`
+          `${cell(d.eventsPerSec, b?.eventsPerSec, int)} | ${cell(d.cpuPerKDeliveriesMs, b?.cpuPerKDeliveriesMs, fmtCpu)} | ` +
+          `${cell(d.latencyMs.p50, b?.latencyMs.p50, fmtMs)} | ${cell(d.latencyMs.p99, b?.latencyMs.p99, fmtMs)} | ` +
+          `${cell(d.latencyMs.max, b?.latencyMs.max, fmtMs)} | ${cell(d.reachAllMs, b?.reachAllMs, fmtMs)} | ${lostOoo} |`
       )
     }
+  }
+  return rows.join('\n')
+}
+
+const fmtCpu = (x: number): string => (x < 1 ? x.toFixed(3) : x.toFixed(2))
+
+/**
+ * Issue 14's targets beside the measured ratios: for every row that has targets (bench/servers.ts), at every
+ * N, each ratio to the baseline of the same N and run, and whether it meets its target.
+ */
+function targetsTable(results: Result[]): string {
+  const head = ['server', 'N', `events/s x ${BASELINE} (target)`, `server CPU per event x ${BASELINE} (target)`, `mem per idle conn x ${BASELINE} (target)`, 'delivery', 'all met']
+  const rows: string[] = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? '---' : '---:')).join('|')}|`]
+  const ratio = (v: number | null | undefined, b: number | null | undefined): number | null =>
+    typeof v === 'number' && typeof b === 'number' && b > 0 ? v / b : null
+  for (const r of results) {
+    const def = allServers.find((s) => s.name === r.server)
+    if (!def?.targets) continue
+    const base = results.find((x) => x.n === r.n && x.server === BASELINE && x.ok)?.data
+    if (!r.ok || !base) {
+      rows.push(`| ${r.server} | ${int(r.n)} | ${r.ok ? `no ${BASELINE} row` : 'failed'} | | | | no |`)
+      continue
+    }
+    const d = r.data
+    const checks: boolean[] = []
+    const show = (value: number | null, target: number | undefined, higherIsBetter: boolean): string => {
+      if (value === null) {
+        if (target !== undefined) checks.push(false)
+        return 'n/a'
+      }
+      if (target === undefined) return `${value.toFixed(2)}x (-)`
+      const met = higherIsBetter ? value >= target : value <= target
+      checks.push(met)
+      return `${value.toFixed(2)}x (${higherIsBetter ? '>=' : '<='} ${target}x) ${met ? 'met' : 'MISSED'}`
+    }
+    const t = def.targets
+    const delivered = d.valid && !d.lost && !d.outOfOrder && !d.dup
+    checks.push(delivered)
+    rows.push(
+      `| ${r.server} | ${int(r.n)} | ${show(ratio(d.eventsPerSec, base.eventsPerSec), t.eventsPerSec, true)} | ` +
+        `${show(ratio(d.cpuPerKDeliveriesMs, base.cpuPerKDeliveriesMs), t.cpuPerEvent, false)} | ` +
+        `${show(ratio(d.memPerConnBytes, base.memPerConnBytes), t.memPerConn, false)} | ${delivered ? 'every event, in order, once' : 'LOST / REORDERED / DUPLICATED'} | ${checks.every(Boolean) ? 'yes' : 'no'} |`
+    )
   }
   return rows.join('\n')
 }
@@ -406,7 +497,7 @@ function fanoutTable(results: Result[], notes: string[]): string {
 function burstTable(results: Result[], notes: string[]): string {
   const head = ['server', 'events', 'bytes/event', 'events/s', 'MB/s', 'time (ms)']
   const rows: string[] = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 1 ? '---' : '---:')).join('|')}|`]
-  const base = results.find((r) => r.server === BASELINE && r.ok)?.data
+  const base = results.find((r) => r.server === BURST_BASELINE && r.ok)?.data
   for (const r of results) {
     if (!r.ok || !r.data.valid) {
       notes.push(`burst ${r.server}: ${oneLine(r.error ?? JSON.stringify(r.data?.runs?.map((x: any) => x.error ?? `${x.events} events`)))}`)
@@ -423,7 +514,6 @@ const oneLine = (s: string | undefined): string => (s ?? '').replace(/\s*\n\s*/g
 
 // ---------------------------------------------------------------------------------------------------------
 
-const started = Date.now()
 const out = (s = ''): void => void process.stdout.write(s + '\n')
 out(`# SSE fan-out benchmark`)
 out()
@@ -480,7 +570,11 @@ out(`## Single stream: ${int(M)} events of ${B} bytes to one client`)
 out()
 out(burstResults.length ? burstTable(burstResults, notes) : '(no server with `burst: true` selected)')
 out()
-out(`Ratios are value / ${BASELINE} at the same N: for events/s and MB/s higher is better, for times and memory lower is better.`)
+out(`Fan-out ratios are value / ${BASELINE} at the same N, single-stream ratios value / ${BURST_BASELINE}: for events/s and MB/s higher is better, for times, CPU and memory lower is better.`)
+out()
+out(`## Targets (issue 14): ratios to ${BASELINE} in this run; the N = 10,000 rows are the ones the targets are set for`)
+out()
+out(targetsTable(results))
 if (!selected.some((s) => s.name === BASELINE)) out(`(${BASELINE} not selected: no ratios)`)
 if (scaleInfo) out(`Scale N = ${int(scaleInfo.n)}: min of ${Object.entries(scaleInfo.why).map(([k, v]) => `${k} ${int(v)}`).join(', ')}, rounded down to 1,000.`)
 out()
@@ -489,6 +583,16 @@ if (notes.length) {
   out()
   out('Notes:')
   notes.forEach((note, i) => out(`${i + 1}. ${note}`))
+}
+if (profile) {
+  out()
+  out('## Profiles: server self time over the fan-out window (`node --cpu-prof`; profiled runs are slower, do not quote their figures)')
+  for (const r of results) {
+    out()
+    out(`### ${r.server}, N = ${int(r.n)}${r.data?.profile?.file ? ` (${r.data.profile.file})` : ''}`)
+    out()
+    out(r.data?.profileText ?? `no profile: ${r.ok ? r.data?.profile?.error : oneLine(r.error)}`)
+  }
 }
 const seconds = (Date.now() - started) / 1000
 out()

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { connect, createServer } from 'node:net'
 
-export interface BenchRedis { url: string, stop: () => Promise<void> }
+export interface BenchRedis { url: string, pid: number | undefined, stop: () => Promise<void> }
 
 function freePort (): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,6 +39,7 @@ export async function startBenchRedis (timeoutMs = 10_000): Promise<BenchRedis> 
   }
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) { resolve(); return }
       child.once('exit', () => resolve())

@@ -17,6 +17,10 @@ import { background, firstEvents, freePort, isFree, ROOT, run, sleep, start, unt
 
 const TYPES = ['subscribed', 'reset', 'task:created', 'task:updated', 'task:deleted']
 
+// The scale tests below start Redis, a cluster of workers and generator processes, twice: on a loaded machine
+// (the suite runs two files at once) that takes longer than the suite's 120 s per file.
+t.setTimeout(300_000)
+
 async function instance (t: TestContext, redisUrl: string, port = 0): Promise<Running> {
   const running = await start(build, { env: { REDIS_URL: redisUrl }, drainMs: 0, fastify: { logger: false } }, port)
   t.teardown(() => running.app.close())
@@ -143,4 +147,51 @@ t.test('nginx.conf in front of two instances: unbuffered streams, and failover w
   t.same((await firstEvents(sse, 5))[4], ['task:created', { id: 3 }])
   await sleep(50)
   t.equal(sse.events.length, 5, 'each event exactly once')
+})
+
+// scale-test.ts, scaled down: the 100,000-client run of the README, at 2,000 clients (2 workers, 2 generator
+// processes) so it runs in the suite. Every client must get every event in order once, the slow share
+// (1 in 100) must catch up after reading again, and no process it started may outlive it.
+const SCALE = ['--import', 'tsx', 'examples/production-scale/scale-test.ts', '--clients', '2000', '--workers', '2', '--generators', '2', '--bursts', '2', '--slow-bursts', '1', '--events', '5']
+
+function pidsOf (output: string): number[] {
+  const line = /^processes: redis (\d+), cluster (\d+) \(workers ([\d,]+)\), generators ([\d,]+);/m.exec(output)
+  if (line === null) throw new Error(`no 'processes:' line in:\n${output}`)
+  return [line[1], line[2], ...line[3].split(','), ...line[4].split(',')].map(Number)
+}
+const running = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+
+t.test('scale-test.ts at 2,000 clients over 2 workers and 2 generators: every event to every client, in order, once', async (t) => {
+  const result = await run(process.execPath, SCALE)
+  t.equal(result.code, 0, result.stdout + result.stderr)
+  const summary = JSON.parse(result.stdout.trim().split('\n').at(-1) as string)
+  t.match(summary, {
+    ok: true, clients: 2000, workers: 2, generators: 2, events: 20, slowClients: 20,
+    lost: 0, dup: 0, outOfOrder: 0, failed: 0, resets: 0,
+    reachAllMs: { events: 15 }, reachOthersWhileSlowMs: { events: 5 }
+  })
+  t.ok(summary.connectMs > 0 && summary.reachAllMs.p99 >= summary.reachAllMs.p50 && summary.eventsPerSec.median > 0, 'it measured')
+  t.type(summary.slowCatchUpMs, 'number', 'the slow clients caught up once they read again')
+  t.match(result.stdout, 'OK: every client received every event, in order, exactly once')
+  const pids = pidsOf(result.stdout)
+  t.same([pids.length, pids.filter(running)], [1 + 1 + 2 + 2, []], 'Redis, the cluster primary, its workers and the generators are gone')
+})
+
+t.test('scale-test.ts on a machine whose limits are too low: says which limit and how to raise it, starts nothing', async (t) => {
+  const result = await run('bash', ['-c', 'ulimit -n 1500 && ulimit -Hn 1500 && exec "$0" "$@"', process.execPath, ...SCALE.slice(0, 3), '--clients', '2000', '--workers', '1', '--generators', '1'])
+  t.equal(result.code, 1)
+  t.match(result.stderr, 'a worker holds 2000 streams and a generator 2000 sockets, plus 500 spare, but the hard limit (ulimit -Hn) is 1500. Use --workers 2 --generators 2')
+  t.notMatch(result.stdout, /^processes:/m, 'nothing was started')
+  t.match(JSON.parse(result.stdout.trim().split('\n').at(-1) as string), { ok: false, error: /open files per process/ })
+})
+
+t.test('scale-test.ts stopped by Ctrl-C while it holds the streams: every process it started is stopped', async (t) => {
+  const script = background(t, process.execPath, [...SCALE.slice(0, 3), '--clients', '200', '--workers', '1', '--generators', '1', '--bursts', '100'])
+  await until(() => script.output().includes('connected 200 streams'), `the streams are open:\n${script.output()}`, 90_000)
+  const pids = pidsOf(script.output())
+  t.equal(pids.filter(running).length, 4, 'Redis, the cluster primary, its worker and the generator are running')
+  process.kill(script.child.pid as number, 'SIGINT') // the script alone: it must stop what it started itself
+  t.equal(await script.exited, 130)
+  await until(() => pids.every((pid) => !running(pid)), `no process outlives the script: ${pids.filter(running).join(',')}`, 20_000)
+  t.match(script.output(), 'scale-test: SIGINT: stopping every process it started')
 })

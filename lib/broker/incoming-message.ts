@@ -3,6 +3,10 @@
  * anyone who can PUBLISH to a topic's channel can send bytes this library never wrote. A message is
  * taken whole or not at all - one that a single subscriber would choke on (an event name with CR, data
  * that is not JSON) is skipped for every subscriber, so none of them throws and none is left behind.
+ *
+ * The trust boundary is the channel itself: a forged message with a plausible epoch and the topic's next
+ * offset cannot be told from a real one without reading the stream for every event, so whoever may
+ * PUBLISH to the library's channels must be trusted (restrict it with Redis ACLs, README "Delivery").
  */
 import type { BrokerMessage } from './message.js'
 

@@ -485,6 +485,8 @@ export class RedisBroker extends Broker {
     }
     const parsed = parsePayload(payload)
     if (parsed === undefined) return this.skipMalformed(channel, payload, 'the payload lacks its fields')
+    // A copy of a publish to several topics lists them all, its own among them; a list of one is never written.
+    if (parsed.topics !== undefined && (parsed.topics.length < 2 || !parsed.topics.includes(topicOfChannel(this.topicPrefix, channel)))) return this.skipMalformed(channel, payload, 'its topic list does not name its own topic')
     const message = new BrokerMessage(topicOfChannel(this.topicPrefix, channel), parsed.epoch, parsed.offset, parsed.event, parsed.json, parsed.time, parsed.topics)
     // Only messages of topics listened to here are checked: the rest is dropped by receive() unread.
     if (!this.listensTo(message.topic)) return

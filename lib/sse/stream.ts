@@ -276,10 +276,21 @@ export class EventStream {
     return true
   }
 
-  /** A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). */
+  /**
+   * A heartbeat comment, unless bytes are still queued (then the stream is not silent on the wire). The
+   * budget is checked here too: a client that stopped after one burst written in a single turn, on a topic
+   * that then fell quiet, met no later write to close it and kept the whole burst buffered
+   * (test/sse/stalled-after-burst.test.ts). A heartbeat interval later, a reader has taken its last batch.
+   */
   heartbeat (now: number): void {
     if (this.closeReason !== undefined || this.terminated) return
-    if (this.unsentBytes === 0 && this.pending === '') this.raw.write(this.heartbeatFrame)
+    const unsent = this.unsentBytes
+    if (unsent > this.budgetBytes) {
+      this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
+      this.close('slow')
+      return
+    }
+    if (unsent === 0 && this.pending === '') this.raw.write(this.heartbeatFrame)
     this.lastWrite = now
   }
 

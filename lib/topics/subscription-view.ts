@@ -119,6 +119,18 @@ function runtimeOf (request: FastifyRequest): TopicRuntime {
 const INVALID_TOPIC = { code: 'FVIEWS_ERR_TOPIC_INVALID' }
 
 /** Topics of a request: validated, deduplicated, in request order. Throws a 400 naming the fault. */
+/** Every `%` of the URL's query starts a valid escape, and the escapes decode to well-formed UTF-8 text. */
+function wellEscaped (url: string): boolean {
+  const mark = url.indexOf('?')
+  if (mark < 0 || !url.includes('%', mark)) return true
+  try {
+    decodeURIComponent(url.slice(mark + 1))
+    return true
+  } catch {
+    return false
+  }
+}
+
 export function requestedTopics (request: FastifyRequest, options: SubscriptionViewOptions): string[] {
   let raw: string[]
   if (options.topics !== undefined) raw = options.topics
@@ -127,6 +139,9 @@ export function requestedTopics (request: FastifyRequest, options: SubscriptionV
     const query = request.query as { topic?: string | string[], topics?: string | string[] }
     if (query.topic === undefined && query.topics === undefined) throw new BadRequestError('No topic: subscribe with ?topic=name (several: ?topic=a,b)', INVALID_TOPIC)
     raw = [query.topic ?? [], query.topics ?? []].flat().flatMap((value) => parseTopicList(value))
+    // The query parser keeps a bad escape as literal text (`%zz`) and decodes an escaped lone surrogate:
+    // either would subscribe to a topic the client never named, and it would then hear nothing.
+    if (!wellEscaped(request.url)) throw new BadRequestError('The query string has a malformed percent-encoding: escape topic names with encodeURIComponent', INVALID_TOPIC)
   }
   const max = Math.min(options.maxTopics ?? 32, MAX_SUBSCRIPTION_TOPICS)
   if (raw.length > max) throw new BadRequestError(`Too many topics: ${raw.length}, at most ${max}`, INVALID_TOPIC)

@@ -61,7 +61,10 @@ t.test('garbage PUBLISHed to the channels is logged, counted and skipped; every 
     () => payload(epoch, offset + 1, now(), '', '{}'),
     () => payload(epoch, -3, now(), 'note', '{}'),
     () => payload(epoch, offset + 1, 'soon', 'note', '{}'),
-    () => payload('not an epoch!', offset + 1, now(), 'note', '{}')
+    () => payload('not an epoch!', offset + 1, now(), 'note', '{}'),
+    // A topic list (a publish to several topics) that is one topic, or does not name the channel's own.
+    () => `${payload(epoch, offset + 1, now(), 'note', '{"topic":"mal:a","n":0}')}\nextra`,
+    () => `${payload(epoch, offset + 1, now(), 'note', '{"topic":"mal:a","n":0}')}\nmal:b,other`
   ]
   for (const make of garbage) {
     t.equal(await redis.cli('PUBLISH', '{mal:a}', make()), '2', 'both instances received it')

@@ -11,6 +11,14 @@
  */
 export const kCloseAsSlow: unique symbol = Symbol('fastify-views.close-as-slow')
 
+/**
+ * On a `subscribed` or `reset` item of `broker.subscribe()`: its data, the library's own control document.
+ * A view that relays the item unchanged frames it as the library wrote it, not through the view's data
+ * schema, which describes the topics' events: a `{ id }` schema refused `subscribed` (an error frame on every
+ * connect) and a union stripped a reset's `reason` (found by an outside review).
+ */
+export const kControlData: unique symbol = Symbol('fastify-views.control-data')
+
 declare global {
   interface AbortSignal {
     [kCloseAsSlow]?: (error: Error) => void

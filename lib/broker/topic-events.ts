@@ -12,6 +12,7 @@
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { SERIALIZED_DATA } from '../sse/endpoint.js'
+import { kControlData } from '../symbols.js'
 import { kCloseAsSlow } from '../symbols.js'
 import type { Broker } from './broker.js'
 import type { BrokerMessage } from './message.js'
@@ -142,7 +143,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {
-    this.push({ event, data: data as SubscriptionControl, id }, 64)
+    this.push({ event, data: data as SubscriptionControl, id, [kControlData]: data } as TopicEvent<T>, 64)
   }
 
   overflow (error: Error): void {

@@ -7,6 +7,7 @@ import type { TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
+import { kControlData } from '../symbols.js'
 import { HttpError } from '../http-errors.js'
 import { problem, problemFromHttpError, revealedServerError } from '../problem.js'
 import type { RouteSpec } from '../views/route-spec.js'
@@ -168,8 +169,12 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
         if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
         const event = item.event
         const carried = (item as { [SERIALIZED_DATA]?: { data: unknown } })[SERIALIZED_DATA]
+        const control = (item as { [kControlData]?: unknown })[kControlData]
         let data: string
-        if (carried !== undefined && carried.data === item.data) {
+        if (control !== undefined && control === item.data && (event === 'subscribed' || event === 'reset')) {
+          // The library's own control document, relayed unchanged: framed as written (see kControlData).
+          data = JSON.stringify(control)
+        } else if (carried !== undefined && carried.data === item.data) {
           // Validated and serialised once per message and route, whatever the number of clients.
           const done = serializedShared.get(carried)
           if (done !== undefined && done.event === event) data = done.data

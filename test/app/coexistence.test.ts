@@ -65,11 +65,15 @@ t.test('a service with swagger, swagger-ui, cors, its own error and not-found ha
   t.same(warnings, [], 'no FSTWRN004: nothing overrode the error handler')
 })
 
-t.test('registered again in the same scope, the plugin changes nothing (configureApp twice used to throw)', async (t) => {
+t.test('registered again in the same scope with the same or no options, the plugin changes nothing (configureApp twice used to throw)', async (t) => {
   const warnings = watchWarnings(t)
   const app = quietApp(t)
   await configureApp(app, { title: 'First' })
-  await configureApp(app, { title: 'Second' })
+  await configureApp(app, { title: 'First' })
+  // Other options would be dropped: that is a startup error (test/app/plugin.test.ts, issue d13).
+  const other = quietApp(t)
+  await configureApp(other, { title: 'First' })
+  await t.rejects(configureApp(other, { title: 'Second' }), { code: 'FVIEWS_ERR_OPTION_INVALID', message: /^Invalid setting 'title': fastify-views is already registered in this scope with other options/ })
   await app.register(fastifyViews)
   app.get('/thing', failing)
   const base = await listen(app)

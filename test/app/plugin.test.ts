@@ -112,3 +112,29 @@ t.test('with a broker, the plugin decorates it, connects it on start and leaves 
     message: "Invalid setting 'broker': the app already decorates a different app.broker; pass that one, or leave broker unset"
   })
 })
+
+t.test('issue d13: a second registration in the same scope with other options stops startup naming them; the same options stay a no-op', async (t) => {
+  const authorize = () => true
+  const broker = new MemoryBroker()
+  t.teardown(() => broker.close())
+  const app = quietApp(t)
+  await app.register(fastifyViews, { title: 'shared bootstrap', authorize, broker })
+  await t.rejects(async () => { await app.register(fastifyViews, { title: 'shared bootstrap', broker: new MemoryBroker(), authorize: () => true, ssePath: '/sse' }) }, {
+    code: 'FVIEWS_ERR_OPTION_INVALID',
+    message: "Invalid setting 'broker, authorize, ssePath': fastify-views is already registered in this scope with other options, and a second registration " +
+      'there changes nothing, so these would be dropped: register the plugin once with all its options, or register the second one inside a child scope ' +
+      '(app.register(async (child) => { await child.register(fastifyViews, options) }))'
+  })
+
+  // The same options (same broker, same function), a subset, none: nothing is dropped, so nothing changes.
+  const same = quietApp(t)
+  await same.register(fastifyViews, { title: 'shared bootstrap', authorize, broker, ssePath: '/sse' })
+  await same.register(fastifyViews, { title: 'shared bootstrap', authorize, broker, ssePath: '/sse' })
+  await same.register(fastifyViews, { ssePath: '/sse' })
+  await same.register(fastifyViews)
+  same.get('/ping', async () => ({ pong: true }))
+  const base = await listen(same)
+  t.same((await http(base, 'GET', '/ping')).json(), { pong: true })
+  const missing = await http(base, 'GET', '/nowhere')
+  t.same([missing.status, missing.headers['content-type'], missing.json().code], [404, PROBLEM, 'FVIEWS_ERR_ROUTE_NOT_FOUND'])
+})

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import cors from '@fastify/cors'
-import { APIView, configureApp, fastifyViews, MemoryBroker, NotFoundError, subscribeToEvents, ViewRouter } from '../../lib/index.js'
+import { APIView, configureApp, fastifyViews, MemoryBroker, NotFoundError, openapiRefResolver, subscribeToEvents, ViewRouter } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
 import type { TestContext } from '../helpers/app.js'
 
@@ -156,4 +156,15 @@ t.test('notFound: true where a not-found handler is already set stops startup wi
     code: 'FVIEWS_ERR_OPTION_INVALID',
     message: "Invalid setting 'notFound': true, but this scope already has a not-found handler (Not found handler already set for Fastify instance with prefix: '/'); leave notFound unset to keep yours, or remove yours"
   })
+})
+
+t.test('issue d07: the app\'s own @fastify/swagger with openapiRefResolver names components after their $id', async (t) => {
+  const app = quietApp(t)
+  await app.register(swagger, { openapi: { info: { title: 'Mine', version: '1' } }, refResolver: openapiRefResolver })
+  await app.register(fastifyViews)
+  await app.register(new ViewRouter().registerView(Ping, { prefix: '/ping' }).plugin)
+  app.get('/doc', async () => app.swagger())
+  const base = await listen(app)
+  const res = await http(base, 'GET', '/doc')
+  t.same([res.status, Object.keys(res.json().components.schemas).sort()], [200, ['ProblemDetails', 'ValidationIssue']])
 })

@@ -30,7 +30,7 @@ export type {
   Member, StaticOf, ResponseBodyOf, Verb
 } from './views/types.js'
 export { ViewRouter, VIEW_ROUTE_CONFIG, type ViewRouterOptions, type RegisterViewOptions, type MountedRoute } from './router/view-router.js'
-export { registerOpenAPI, OPENAPI_VERSION, type OpenAPIOptions } from './openapi/swagger.js'
+export { registerOpenAPI, openapiRefResolver, OPENAPI_VERSION, type OpenAPIOptions } from './openapi/swagger.js'
 
 // Server-Sent Events
 export { encodeFrame, encodeComment, encodeData, type SSEFrameFields } from './sse/encoder.js'

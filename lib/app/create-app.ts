@@ -16,7 +16,7 @@ import { resolveRetention } from '../broker/retention.js'
 import { DEFAULT_BUDGET_BYTES } from '../broker/subscription.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
-import { resolveSettings, SETTINGS_OPTION_NAMES, type SettingsInput } from './settings.js'
+import { resolveSettings, SETTINGS_OPTION_NAMES, shownValue, type SettingsInput } from './settings.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
 import { registerTopicMetrics, type PrometheusRegistry } from '../topics/prometheus.js'
 
@@ -66,7 +66,7 @@ const CREATE_APP_OPTION_NAMES = [...Object.keys(CREATE_APP_ONLY), ...SETTINGS_OP
 
 function checkInteger (name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got '${String(value)}'`)
+    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got ${shownValue(value)}`)
   }
   return value
 }
@@ -76,6 +76,10 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     throw new FVIEWS_ERR_OPTION_INVALID('cors', "createApp takes corsOrigins (true, '*', or a list of origins) or CORS_ORIGINS; `cors` is the option of the fastifyViews plugin")
   }
   checkPluginOptions(options, CREATE_APP_OPTION_NAMES, ['cors'])
+  const serverOptions: unknown = options.fastify
+  if (serverOptions !== undefined && (typeof serverOptions !== 'object' || serverOptions === null || Array.isArray(serverOptions))) {
+    throw new FVIEWS_ERR_OPTION_INVALID('fastify', `expected an object of Fastify server options, e.g. { logger: true }, got ${Array.isArray(serverOptions) ? 'an array' : shownValue(serverOptions)}`)
+  }
   const settings = resolveSettings(options, options.env ?? process.env)
   const maxConnections = checkInteger('maxConnections', options.maxConnections ?? 10_000, 1, 10_000_000)
   const drainMs = checkInteger('drainMs', options.drainMs ?? 2_000, 0, 60_000)

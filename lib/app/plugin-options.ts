@@ -67,7 +67,7 @@ const OPTIONS: Record<keyof FastifyViewsOptions, [TSchema, string]> = {
 }
 
 // Fastify's own register options reach the plugin with the rest; they are Fastify's to check.
-const FASTIFY_REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
+export const FASTIFY_REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
 export const PLUGIN_OPTION_NAMES: readonly string[] = Object.keys(OPTIONS)
 

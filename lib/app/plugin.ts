@@ -12,11 +12,13 @@ import type { FastifyInstance, FastifyPluginAsync, HTTPMethods } from 'fastify'
 import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import FindMyWay from 'find-my-way'
+import { isDeepStrictEqual } from 'node:util'
+import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { ProblemDetails, ValidationIssue, problem } from '../problem.js'
 import { problemErrorHandler, sendProblem } from '../problem-reply.js'
 import { addSharedSchema, registerOpenAPI } from '../openapi/swagger.js'
 import { streamRegistryOf } from '../sse/registry.js'
-import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
+import { checkPluginOptions, FASTIFY_REGISTER_OPTIONS, type FastifyViewsOptions } from './plugin-options.js'
 import { errorHandlerOwner, setNotFoundHandlerUnlessSet, swaggerIsRegistered } from './coexistence.js'
 import { documentAppAuthorize, mountTopics } from './topics-setup.js'
 import { problemsForClientErrors, refuseMissingHost } from '../http/client-errors.js'
@@ -28,8 +30,18 @@ export type ConfigureAppOptions = FastifyViewsOptions
 
 const PROBED_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
-// Marks a scope the plugin has set up, so a second registration in the same scope changes nothing.
+// Marks a scope the plugin has set up, with the options it was set up with: a second registration in the
+// same scope changes nothing, so it must not carry options the first did not (they would be dropped).
 const CONFIGURED_SCOPE = Symbol('fastify-views.configured-scope')
+
+/** The options of a second registration that the first did not set to the same value (a broker by identity: two brokers look alike). */
+function optionsDroppedBySecondRegistration (first: FastifyViewsOptions, second: FastifyViewsOptions): string[] {
+  const firstValues = first as Record<string, unknown>
+  return Object.entries(second as Record<string, unknown>)
+    .filter(([name, value]) => value !== undefined && !FASTIFY_REGISTER_OPTIONS.has(name) &&
+      !(name === 'broker' ? value === firstValues[name] : isDeepStrictEqual(value, firstValues[name])))
+    .map(([name]) => name)
+}
 
 function installErrorHandler (app: FastifyInstance, wanted: boolean | undefined): void {
   if (wanted === false) return
@@ -66,10 +78,16 @@ function installNotFoundHandler (app: FastifyInstance, wanted: boolean | undefin
 async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions): Promise<void> {
   const options = checkPluginOptions(rawOptions)
   if (Object.prototype.hasOwnProperty.call(app, CONFIGURED_SCOPE)) {
+    const dropped = optionsDroppedBySecondRegistration((app as unknown as Record<symbol, FastifyViewsOptions>)[CONFIGURED_SCOPE], options)
+    if (dropped.length > 0) {
+      throw new FVIEWS_ERR_OPTION_INVALID(dropped.join(', '), 'fastify-views is already registered in this scope with other options, and a second registration ' +
+        'there changes nothing, so these would be dropped: register the plugin once with all its options, or register the second one inside a child scope ' +
+        '(app.register(async (child) => { await child.register(fastifyViews, options) }))')
+    }
     app.log.warn('fastify-views is already registered in this scope; the second registration changes nothing')
     return
   }
-  app.decorate(CONFIGURED_SCOPE as any, true)
+  app.decorate(CONFIGURED_SCOPE as any, options)
 
   installErrorHandler(app, options.errorHandler)
   installNotFoundHandler(app, options.notFound)

@@ -42,11 +42,16 @@ export const SETTINGS_OPTION_NAMES = ['redisUrl', 'redisCluster', 'redis', 'topi
 
 type Env = Record<string, string | undefined>
 
+/** A value as the user wrote it: an option's number as a number (-1), an environment variable's text quoted ('-1'). */
+export function shownValue (raw: unknown): string {
+  return typeof raw === 'string' ? `'${raw}'` : String(raw)
+}
+
 function integer (name: string, raw: string | number, min: number, max: number): number {
   const value = typeof raw === 'number' ? raw : Number(raw.trim())
   if (typeof raw === 'string' && raw.trim() === '') throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got an empty value`)
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got '${String(raw)}'`)
+    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected an integer from ${min} to ${max}, got ${shownValue(raw)}`)
   }
   return value
 }
@@ -54,7 +59,7 @@ function integer (name: string, raw: string | number, min: number, max: number):
 function seconds (name: string, raw: string | number, max: number): number {
   const value = typeof raw === 'number' ? raw : Number(raw.trim())
   if (!Number.isFinite(value) || value < 0 || value > max || (typeof raw === 'string' && raw.trim() === '')) {
-    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected a number of seconds from 0 (off) to ${max}, got '${String(raw)}'`)
+    throw new FVIEWS_ERR_OPTION_INVALID(name, `expected a number of seconds from 0 (off) to ${max}, got ${shownValue(raw)}`)
   }
   return value
 }

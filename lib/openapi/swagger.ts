@@ -3,7 +3,7 @@
  * are named after their TypeBox `$id` (never `def-N`), and the problem document is one shared component.
  */
 import type { FastifyInstance } from 'fastify'
-import type { SwaggerOptions } from '@fastify/swagger'
+import type { FastifyDynamicSwaggerOptions, SwaggerOptions } from '@fastify/swagger'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
 
 export interface OpenAPIOptions {
@@ -22,6 +22,17 @@ export interface OpenAPIOptions {
 }
 
 export const OPENAPI_VERSION = '3.1.0'
+
+/**
+ * The component naming the plugin gives @fastify/swagger: a schema with an `$id` is the component of that
+ * name (Task, ProblemDetails), not `def-N`. Exported for an app that registers its own @fastify/swagger:
+ * `app.register(swagger, { openapi: {...}, refResolver: openapiRefResolver })`.
+ */
+export const openapiRefResolver: NonNullable<FastifyDynamicSwaggerOptions['refResolver']> = {
+  buildLocalReference (json, _baseUri, _fragment, index) {
+    return typeof json.$id === 'string' ? json.$id : `schema${index}`
+  }
+}
 
 /**
  * Adds a schema the library's routes share. Fastify copies it into every child scope, and a router
@@ -61,11 +72,7 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
       ...(options.securitySchemes === undefined ? {} : { components: { securitySchemes: options.securitySchemes as any } }),
       ...(options.security === undefined ? {} : { security: options.security })
     },
-    refResolver: {
-      buildLocalReference (json, _baseUri, _fragment, index) {
-        return typeof json.$id === 'string' ? json.$id : `schema${index}`
-      }
-    }
+    refResolver: openapiRefResolver
   }
   await app.register(swagger, swaggerOptions)
   if (options.docsPath !== false) {

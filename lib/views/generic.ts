@@ -3,7 +3,7 @@
  * data access (`list()`, `retrieve(id)`, `create(body)`, ...), the view owns the HTTP semantics:
  *
  *   list           GET    <prefix>        200, array
- *   create         POST   <prefix>        201 + Location
+ *   create         POST   <prefix>        201 (+ Location when the view has retrieve)
  *   retrieve       GET    <prefix>/:id    200, or a 404 problem when the lookup finds nothing
  *   update         PUT    <prefix>/:id    200 (404 likewise)
  *   partialUpdate  PATCH  <prefix>/:id    200 (404 likewise)
@@ -95,18 +95,21 @@ export class GenericViewBase extends View {
   static override collectRoutes (): RouteSpec[] {
     const definition = this.definition
     if (definition?.model === undefined) throw new FVIEWS_ERR_VIEW_INVALID(this.name, "its definition has no 'model' schema")
-    const specs: RouteSpec[] = []
+    const mounted: GenericOperation[] = []
     for (const operation of ORDER) {
       const implemented = typeof (this.prototype as any)[operation] === 'function'
       if (this.requiredOperations.includes(operation) && !implemented) throw new FVIEWS_ERR_VIEW_ABSTRACT(this.name, `${operation}()`)
       if (!implemented || !(this.requiredOperations.includes(operation) || this.optionalOperations.includes(operation))) continue
-      specs.push(genericRoute(this.name, definition, operation, this.detailPath))
+      mounted.push(operation)
     }
+    // A Location header must name a URL that answers: only a view with a retrieve route has one.
+    const hasDetailRoute = mounted.includes('retrieve')
+    const specs = mounted.map((operation) => genericRoute(this.name, definition, operation, this.detailPath, hasDetailRoute))
     return [...specs, ...collectActions(this)]
   }
 }
 
-function genericRoute (viewName: string, definition: GenericDefinition, operation: GenericOperation, detailPath: string): RouteSpec {
+function genericRoute (viewName: string, definition: GenericDefinition, operation: GenericOperation, detailPath: string, hasDetailRoute: boolean): RouteSpec {
   const { method, detail } = OPERATIONS[operation]
   const model = definition.model
   const name = itemName(model)
@@ -135,7 +138,7 @@ function genericRoute (viewName: string, definition: GenericDefinition, operatio
       invoke = async (view, request, reply) => {
         const created = await (view as any).create(request.body)
         const id = created?.id
-        if (id !== undefined && !reply.hasHeader('location')) reply.header('location', `${collectionPath(request)}/${encodeURIComponent(String(id))}`)
+        if (hasDetailRoute && id !== undefined && !reply.hasHeader('location')) reply.header('location', `${collectionPath(request)}/${encodeURIComponent(String(id))}`)
         return sendResult(reply, created, 201)
       }
       break

@@ -8,7 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import cors from '@fastify/cors'
-import { APIView, configureApp, fastifyViews, MemoryBroker, NotFoundError, subscribeToEvents, ViewRouter } from '../../lib/index.js'
+import { APIView, configureApp, fastifyViews, MemoryBroker, NotFoundError, openapiRefResolver, subscribeToEvents, ViewRouter } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
 import type { TestContext } from '../helpers/app.js'
 
@@ -65,11 +65,15 @@ t.test('a service with swagger, swagger-ui, cors, its own error and not-found ha
   t.same(warnings, [], 'no FSTWRN004: nothing overrode the error handler')
 })
 
-t.test('registered again in the same scope, the plugin changes nothing (configureApp twice used to throw)', async (t) => {
+t.test('registered again in the same scope with the same or no options, the plugin changes nothing (configureApp twice used to throw)', async (t) => {
   const warnings = watchWarnings(t)
   const app = quietApp(t)
   await configureApp(app, { title: 'First' })
-  await configureApp(app, { title: 'Second' })
+  await configureApp(app, { title: 'First' })
+  // Other options would be dropped: that is a startup error (test/app/plugin.test.ts, issue d13).
+  const other = quietApp(t)
+  await configureApp(other, { title: 'First' })
+  await t.rejects(configureApp(other, { title: 'Second' }), { code: 'FVIEWS_ERR_OPTION_INVALID', message: /^Invalid setting 'title': fastify-views is already registered in this scope with other options/ })
   await app.register(fastifyViews)
   app.get('/thing', failing)
   const base = await listen(app)
@@ -152,4 +156,15 @@ t.test('notFound: true where a not-found handler is already set stops startup wi
     code: 'FVIEWS_ERR_OPTION_INVALID',
     message: "Invalid setting 'notFound': true, but this scope already has a not-found handler (Not found handler already set for Fastify instance with prefix: '/'); leave notFound unset to keep yours, or remove yours"
   })
+})
+
+t.test('issue d07: the app\'s own @fastify/swagger with openapiRefResolver names components after their $id', async (t) => {
+  const app = quietApp(t)
+  await app.register(swagger, { openapi: { info: { title: 'Mine', version: '1' } }, refResolver: openapiRefResolver })
+  await app.register(fastifyViews)
+  await app.register(new ViewRouter().registerView(Ping, { prefix: '/ping' }).plugin)
+  app.get('/doc', async () => app.swagger())
+  const base = await listen(app)
+  const res = await http(base, 'GET', '/doc')
+  t.same([res.status, Object.keys(res.json().components.schemas).sort()], [200, ['ProblemDetails', 'ValidationIssue']])
 })

@@ -81,6 +81,11 @@ t.test('configureApp and createApp check the same way', async (t) => {
   await t.rejects(createApp({ env: {}, nonsense: true } as any), { code: 'FVIEWS_ERR_OPTION_INVALID', message: "Invalid setting 'nonsense': fastify-views has no such option; known options: title, version, description, servers, docsPath, openapiVersion, securitySchemes, security, openapi, errorHandler, notFound, heartbeatSeconds, heartbeat, drainMs, broker, maxConnections, authorize, ssePath, fastify, healthPath, metricsPath, metricsRegistry, historySize, historyBytes, historyWindowSeconds, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, env, redisUrl, redisCluster, redis, topicPrefix, corsOrigins" })
   await t.rejects(createApp({ env: {}, helthPath: '/h' } as any), { code: 'FVIEWS_ERR_OPTION_INVALID', message: /^Invalid setting 'helthPath': fastify-views has no such option \(did you mean 'healthPath'\?\)/ })
   await t.rejects(createApp({ env: {}, cors: true } as any), { code: 'FVIEWS_ERR_OPTION_INVALID', message: "Invalid setting 'cors': createApp takes corsOrigins (true, '*', or a list of origins) or CORS_ORIGINS; `cors` is the option of the fastifyViews plugin" })
+  // d12: Fastify's server options must be an object; a number option shows as a number, as register() shows it.
+  await t.rejects(createApp({ env: {}, fastify: 5 } as any), { code: 'FVIEWS_ERR_OPTION_INVALID', message: "Invalid setting 'fastify': expected an object of Fastify server options, e.g. { logger: true }, got 5" })
+  await t.rejects(createApp({ env: {}, fastify: 'quiet' } as any), { code: 'FVIEWS_ERR_OPTION_INVALID', message: "Invalid setting 'fastify': expected an object of Fastify server options, e.g. { logger: true }, got 'quiet'" })
+  await t.rejects(createApp({ env: {}, heartbeatSeconds: -1 }), { code: 'FVIEWS_ERR_OPTION_INVALID', message: "Invalid setting 'heartbeatSeconds': expected a number of seconds from 0 (off) to 3600, got -1" })
+  await t.rejects(createApp({ env: {}, maxConnections: 0 }), { code: 'FVIEWS_ERR_OPTION_INVALID', message: "Invalid setting 'maxConnections': expected an integer from 1 to 10000000, got 0" })
   const app = await createApp({ env: {}, fastify: { logger: false }, healthPath: '/up', title: 'Created' })
   t.teardown(() => app.close())
   const base = await listen(app)
@@ -106,4 +111,30 @@ t.test('with a broker, the plugin decorates it, connects it on start and leaves 
     code: 'FVIEWS_ERR_OPTION_INVALID',
     message: "Invalid setting 'broker': the app already decorates a different app.broker; pass that one, or leave broker unset"
   })
+})
+
+t.test('issue d13: a second registration in the same scope with other options stops startup naming them; the same options stay a no-op', async (t) => {
+  const authorize = () => true
+  const broker = new MemoryBroker()
+  t.teardown(() => broker.close())
+  const app = quietApp(t)
+  await app.register(fastifyViews, { title: 'shared bootstrap', authorize, broker })
+  await t.rejects(async () => { await app.register(fastifyViews, { title: 'shared bootstrap', broker: new MemoryBroker(), authorize: () => true, ssePath: '/sse' }) }, {
+    code: 'FVIEWS_ERR_OPTION_INVALID',
+    message: "Invalid setting 'broker, authorize, ssePath': fastify-views is already registered in this scope with other options, and a second registration " +
+      'there changes nothing, so these would be dropped: register the plugin once with all its options, or register the second one inside a child scope ' +
+      '(app.register(async (child) => { await child.register(fastifyViews, options) }))'
+  })
+
+  // The same options (same broker, same function), a subset, none: nothing is dropped, so nothing changes.
+  const same = quietApp(t)
+  await same.register(fastifyViews, { title: 'shared bootstrap', authorize, broker, ssePath: '/sse' })
+  await same.register(fastifyViews, { title: 'shared bootstrap', authorize, broker, ssePath: '/sse' })
+  await same.register(fastifyViews, { ssePath: '/sse' })
+  await same.register(fastifyViews)
+  same.get('/ping', async () => ({ pong: true }))
+  const base = await listen(same)
+  t.same((await http(base, 'GET', '/ping')).json(), { pong: true })
+  const missing = await http(base, 'GET', '/nowhere')
+  t.same([missing.status, missing.headers['content-type'], missing.json().code], [404, PROBLEM, 'FVIEWS_ERR_ROUTE_NOT_FOUND'])
 })

@@ -134,3 +134,34 @@ t.test('createApp mounts the subscription endpoint from ssePath or SSE_PATH, wit
   t.equal((await http(base, 'GET', '/ignored?topic=a')).status, 404)
   t.equal((await http(base, 'GET', '/events')).json().code, 'FVIEWS_ERR_TOPIC_INVALID')
 })
+
+t.test('issue d04: subscribeToEvents where the plugin is not (no plugin, or in a sibling scope) stops startup with FVIEWS_ERR_BROKER_MISSING', async (t) => {
+  const error = {
+    code: 'FVIEWS_ERR_BROKER_MISSING',
+    message: 'Topic subscriptions (a subscribeToEvents() route, in a scope without the fastify-views plugin) need a broker, and the app has none: ' +
+      'build it with createApp(), register fastifyViews with { broker }, or decorate app.broker'
+  }
+  const bare = Fastify({ logger: false })
+  t.teardown(() => bare.close())
+  bare.get('/events', subscribeToEvents())
+  await t.rejects(bare.listen({ port: 0, host: '127.0.0.1' }), error)
+
+  const broker = new MemoryBroker()
+  t.teardown(() => broker.close())
+  const siblings = Fastify({ logger: false })
+  t.teardown(() => siblings.close())
+  siblings.register(async (scope) => { await scope.register(fastifyViews, { broker, openapi: false }) })
+  siblings.register(async (scope) => { scope.get('/events', subscribeToEvents({ authorize: () => true })) })
+  await t.rejects(siblings.listen({ port: 0, host: '127.0.0.1' }), error)
+
+  // The plugin in a parent scope: the route in a child starts and delivers.
+  const { app, broker: parentBroker } = await pluginApp(t, { openapi: false })
+  await app.register(async (child) => { child.get('/events', subscribeToEvents()) })
+  const base = await listen(app)
+  const client = new SSEClient(`${base}/events?topic=a`, { types: ['subscribed', 'x'] })
+  t.teardown(() => client.close())
+  await client.waitFor(1)
+  await parentBroker.publish('a', 'x', { n: 1 })
+  const received = await client.waitFor(2)
+  t.same(received.map((event) => [event.type, event.data]), [['subscribed', received[0].data], ['x', JSON.stringify({ n: 1 })]])
+})

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { ListView, RetrieveView, ViewSet } from '../../lib/index.js'
+import { ListCreateView, ListView, RetrieveView, ViewSet } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
 import { http, listen } from '../helpers/http.js'
 import { taskViewSet, Task } from './fixtures.js'
@@ -100,4 +100,16 @@ t.test('a ViewSet serves only the operations it implements', async (t) => {
   t.equal((await http(base, 'GET', '/ro')).status, 200)
   t.equal((await http(base, 'GET', '/ro/1')).status, 404)
   t.equal((await http(base, 'POST', '/ro', { body: {} })).status, 405)
+})
+
+t.test('issue d09: a ListCreateView (no retrieve route) answers 201 without a Location that would be a 404', async (t) => {
+  const Item = Type.Object({ id: Type.Integer(), title: Type.String() }, { $id: 'LocationlessItem' })
+  class Items extends ListCreateView({ model: Item, create: Type.Object({ title: Type.String() }) }) {
+    override list () { return [] }
+    override create (body: { title: string }) { return { id: 1, title: body.title } }
+  }
+  const app = await buildApp(t, (router) => { router.registerView(Items, { prefix: '/items' }) })
+  const base = await listen(app)
+  const res = await http(base, 'POST', '/items', { body: { title: 'a' } })
+  t.same([res.status, res.headers['content-type'], res.headers.location, res.json()], [201, JSON_TYPE, undefined, { id: 1, title: 'a' }])
 })

@@ -6,7 +6,7 @@ module.exports = {
   plugins: ['@typescript-eslint'],
   extends: ['eslint:recommended', 'plugin:@typescript-eslint/recommended'],
   env: { node: true, es2022: true },
-  ignorePatterns: ['dist/', 'node_modules/', 'openapi/', '.tap/', 'test-artifacts/', 'bench/results/'],
+  ignorePatterns: ['dist/', 'node_modules/', '/openapi/', '.tap/', 'test-artifacts/', 'bench/results/'],
   rules: {
     '@typescript-eslint/no-explicit-any': 'off',
     '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

@@ -59,6 +59,8 @@ export {
 } from './topics/publish-event.js'
 export { SubscriptionView, requestedTopics, type SubscriptionViewOptions, type AuthorizeTopic, type TopicRuntime } from './topics/subscription-view.js'
 export { TopicMetrics } from './topics/metrics.js'
+// Also what loads the `declare module 'fastify'` augmentation (app.broker, app.topicMetrics) for consumers.
+export type { FastifyViewsDecorations } from './augment.js'
 
 // Apps
 export { createApp, type CreateAppOptions } from './app/create-app.js'

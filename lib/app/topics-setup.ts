@@ -11,16 +11,6 @@ import { subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
 import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
 import { problemResponse } from '../router/schemas.js'
-import type { Broker } from '../broker/broker.js'
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** The event broker: `await app.broker.publish(topic, event, data)`. */
-    broker: Broker
-    /** Counters of the topic streams of this app. */
-    topicMetrics: TopicMetrics
-  }
-}
 
 /**
  * With an app-level `authorize`, every subscription route may answer 403: document it. Added before

@@ -106,6 +106,8 @@ for (const [index, consumer] of CONSUMERS.entries()) {
       hello: { message: 'hello consumer' },
       created: [201, { id: 1, title: 'x' }],
       ticks: ': \n\nevent: tick\ndata: 1\n\n',
+      createApp: ['tasks', 1, 0],
+      plugin: ['tasks', 1, 0],
       redis: ['FVIEWS_ERR_OPTION_INVALID', true]
     })
   })
@@ -113,9 +115,12 @@ for (const [index, consumer] of CONSUMERS.entries()) {
 
 t.test('with ioredis installed, fastify-views/redis typechecks, and optional packages load only when used', async (t) => {
   const withRedis = install(packed, 'with-ioredis', { ioredis: true })
-  const dir = project(withRedis, CONSUMERS[0], ['redis.ts'])
-  const tsc = run(process.execPath, [TSC, '-p', '.', '--noEmit'], dir)
-  t.equal(tsc.stdout + tsc.stderr, '', 'tsc reports nothing')
+  // nodenext reads the exports map; commonjs (node10 resolution) ignores it and needs typesVersions.
+  for (const consumer of CONSUMERS.filter(({ name }) => name === 'nodenext-esm' || name === 'commonjs')) {
+    const dir = project(withRedis, consumer, ['redis.ts'])
+    const tsc = run(process.execPath, [TSC, '-p', '.', '--noEmit'], dir)
+    t.equal(tsc.stdout + tsc.stderr, '', `${consumer.name}: tsc reports nothing`)
+  }
   const entry = join(withRedis, 'node_modules/fastify-views/dist/lib/index.js')
   const loaded = run(process.execPath, [join(REPO, 'test/fixtures/loaded-packages.ts'), entry], REPO, { node: ['--import', 'tsx'] })
   t.equal(loaded.status, 0, loaded.stderr)

@@ -1,25 +1,39 @@
 /**
- * The packed package, installed as a user gets it: `npm pack`, then the tarball unpacked into the
+ * The packed package, installed as a user gets it: `npm pack` of a fresh clone (no dist/, so the
+ * package's own `prepack` must build it, as for a git install), then the tarball unpacked into the
  * node_modules of a fresh directory whose other packages are links to this repository's (offline, and
  * fast). ioredis is left out unless asked for: it is an optional peer dependency.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 export const REPO = resolve(import.meta.dirname, '../..')
 export const TSC = join(REPO, 'node_modules/typescript/bin/tsc')
 
 export interface Packed { tarball: string, files: string[], dir: string, cleanup: () => void }
 
-/** Builds dist/ and packs it; `files` lists the tarball's paths. */
+/** What a clone of the repository holds: its files (tracked and new, not ignored), never dist/. */
+function clone (into: string): void {
+  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: REPO, encoding: 'utf8' })
+  for (const file of listed.split('\0')) {
+    // A tracked file deleted in the working tree is not part of it.
+    if (file === '' || !existsSync(join(REPO, file))) continue
+    mkdirSync(dirname(join(into, file)), { recursive: true })
+    copyFileSync(join(REPO, file), join(into, file))
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(into, 'node_modules'))
+}
+
+/** Packs a fresh clone, lifecycle scripts run (its `prepack` builds dist/); `files` lists the tarball's paths. */
 export function pack (): Packed {
-  execFileSync(process.execPath, [TSC, '-p', 'tsconfig.build.json'], { cwd: REPO, stdio: 'pipe' })
-  execFileSync(process.execPath, ['scripts/cjs-types.mjs'], { cwd: REPO, stdio: 'pipe' })
   const dir = mkdtempSync(join(tmpdir(), 'fastify-views-pack-'))
-  const out = execFileSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
-  const [info] = JSON.parse(out) as Array<{ filename: string, files: Array<{ path: string }> }>
+  const source = join(dir, 'clone')
+  clone(source)
+  const out = execFileSync('npm', ['pack', '--json', '--pack-destination', dir], { cwd: source, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  // The prepack build's own output comes first on stdout: the JSON report is the array from its `[` line on.
+  const [info] = JSON.parse(out.slice(out.search(/^\[$/m))) as Array<{ filename: string, files: Array<{ path: string }> }>
   return { tarball: join(dir, info.filename), files: info.files.map((file) => file.path), dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 

@@ -1,10 +1,12 @@
 // A service as a user writes it against the packed package: strict, noImplicitOverride, declarations
 // emitted (so every type in an exported signature must be nameable), no top-level await (CommonJS too).
+// `app.broker` and `app.topicMetrics` are typed by the package's module augmentation, which must load
+// from the main entry alone, in every resolution mode.
 import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import {
-  APIView, ListCreateView, ServerSideEventsView, SubscriptionView, ViewRouter, createApp, publishEvent,
-  type EventOf, type SSEContext
+  APIView, ListCreateView, MemoryBroker, ServerSideEventsView, SubscriptionView, ViewRouter, createApp, fastifyViews,
+  publishEvent, type EventOf, type PublishResult, type SSEContext, type TopicMetrics
 } from 'fastify-views'
 
 const Task = Type.Object({ id: Type.Integer(), title: Type.String() }, { $id: 'Task' })
@@ -56,7 +58,18 @@ async function main (): Promise<void> {
   const created = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"title":"x"}' })
   results.created = [created.status, await created.json()]
   results.ticks = await (await fetch(`${base}/ticks`)).text()
+  const published: PublishResult = await app.broker.publish('tasks', 'task:created', { id: 1 })
+  const metrics: TopicMetrics = app.topicMetrics
+  results.createApp = [published.topic, published.offset, metrics.openConnections]
   await app.close()
+  // The plugin on a plain Fastify instance, with a broker of the app's own.
+  const plain = Fastify()
+  const broker = new MemoryBroker()
+  await plain.register(fastifyViews, { broker })
+  const first = await plain.broker.publish('tasks', 'task:created', { id: 1 })
+  results.plugin = [first.topic, first.offset, plain.topicMetrics.connectionsTotal]
+  await plain.close()
+  await broker.close() // the app's own: the plugin leaves it open
   // Redis asked for, ioredis not installed: a startup error that names the setting and the fix.
   try {
     await createApp({ env: {}, redisUrl: 'redis://127.0.0.1:1' })

@@ -63,6 +63,11 @@ if (cluster.isPrimary) {
   for (let i = 0; i < workers; i++) {
     const worker = cluster.fork({ WORKER_INDEX: String(i) })
     all.push(worker)
+    // A connection handed to a worker that is exiting fails with EPIPE on the IPC channel; the exit itself is
+    // handled below (stopping, or stopping the others).
+    worker.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_IPC_CHANNEL_CLOSED') process.stderr.write(`cluster: worker ${i}: ${error.message}\n`)
+    })
     worker.on('message', (message: { listening?: number }) => {
       if (typeof message.listening !== 'number') return
       sharedPort = message.listening

@@ -12,8 +12,7 @@
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { SERIALIZED_DATA } from '../sse/endpoint.js'
-import { kControlData } from '../symbols.js'
-import { kCloseAsSlow } from '../symbols.js'
+import { kCloseAsSlow, kControlData } from '../symbols.js'
 import type { Broker } from './broker.js'
 import type { BrokerMessage } from './message.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { TopicMetrics } from '../topics/metrics.js'
 import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG, TOPIC_RUNTIME } from '../topics/subscription-view.js'
-import { subscribeToEvents } from '../topics/subscribe-to-events.js'
+import { refuseOutsideThePlugin, subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
 import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
 import { problemResponse } from '../router/schemas.js'
@@ -35,6 +35,8 @@ export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions)
   app.addHook('onRoute', function findTopicRoutes (this: FastifyInstance, route) {
     const config = route.config as Record<string, unknown> | undefined
     if (config?.[TOPIC_ROUTE_CONFIG] !== true) return
+    // A subscribeToEvents() route refuses to start unless a plugin saw it: this one did.
+    if (route.serializerCompiler === refuseOutsideThePlugin) delete route.serializerCompiler
     const view = (config[VIEW_ROUTE_CONFIG] as { name?: string } | undefined)?.name
     topicRoutes.push({ scope: this, route: `${String(route.method)} ${route.url}${view === undefined ? '' : ` of view ${view}`}` })
   })

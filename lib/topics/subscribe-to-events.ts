@@ -9,11 +9,11 @@
  * to Fastify as route options rather than mounted by a ViewRouter. It needs the app's broker (the
  * fastify-views plugin with `broker`, or createApp) and the plugin's problem schemas.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, RouteShorthandOptionsWithHandler } from 'fastify'
+import type { FastifyReply, FastifyRequest, FastifySchema, RouteShorthandOptionsWithHandler } from 'fastify'
 import { FVIEWS_ERR_BROKER_MISSING } from '../errors.js'
 import { buildRouteSchema } from '../router/schemas.js'
 import { bindView, type View } from '../views/view.js'
-import { hasTopicBroker, SubscriptionView, TOPIC_ROUTE_CONFIG, type SubscriptionViewOptions } from './subscription-view.js'
+import { SubscriptionView, TOPIC_ROUTE_CONFIG, type SubscriptionViewOptions } from './subscription-view.js'
 
 export type SubscribeToEventsOptions = SubscriptionViewOptions
 
@@ -22,26 +22,19 @@ export interface SubscribeRouteOptions extends RouteShorthandOptionsWithHandler 
 }
 
 /**
- * A startup check for a route added where the plugin is not (no plugin, or the plugin in a sibling scope):
- * the plugin's own check (lib/app/topics-setup.ts) runs at onReady, after Fastify has built the route's
- * serializer, which fails there first on the missing ProblemDetails schema with a message that does not say
- * what is missing. Route options cannot reach the instance, except this: Fastify binds a route's lifecycle
- * hooks to the route's instance before it builds the serializer, so the hook's `bind` sees the scope and
- * refuses it with the error a SubscriptionView gives. The hook itself is a no-op on a timeout, which is rare.
+ * The startup check of a route added where the plugin is not (no plugin, the plugin in a sibling scope, or
+ * the plugin registered after the route), on documented Fastify behaviour only: a route-level
+ * `serializerCompiler` compiles the route's response schemas at startup, and `onRoute` hooks - encapsulated,
+ * so only a plugin in the route's scope or above sees the route - may change the route's options. The
+ * route comes with this compiler, which refuses to start; the plugin's onRoute hook (lib/app/topics-setup.ts)
+ * removes it, so the scope's own compiler serializes the route. Without it the route would fail on the
+ * missing ProblemDetails schema with a message that does not say what is missing. Fastify puts our message
+ * into its FST_ERR_SCH_SERIALIZATION_BUILD, so the message starts with our code.
  */
-function brokerCheckAtStartup (): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const noop = async function subscribeToEventsOnTimeout (): Promise<void> {}
-  const bind = noop.bind
-  Object.defineProperty(noop, 'bind', {
-    value: function checkScopeHasBroker (this: typeof noop, instance: FastifyInstance, ...rest: unknown[]) {
-      const scope = instance as FastifyInstance | undefined
-      if (scope !== undefined && typeof scope.hasPlugin === 'function' && !scope.hasPlugin('fastify-views') && !hasTopicBroker(scope)) {
-        throw new FVIEWS_ERR_BROKER_MISSING('a subscribeToEvents() route, in a scope without the fastify-views plugin')
-      }
-      return bind.call(this, instance, ...rest)
-    }
-  })
-  return noop
+export const refuseOutsideThePlugin = function subscribeToEventsNeedsThePlugin (): never {
+  const error = new FVIEWS_ERR_BROKER_MISSING('a subscribeToEvents() route that no fastify-views plugin saw: register the plugin in the route\'s scope or a parent scope, before the route')
+  error.message = `${error.code}: ${error.message}`
+  throw error
 }
 
 export function subscribeToEvents (options: SubscribeToEventsOptions = {}): SubscribeRouteOptions {
@@ -55,7 +48,7 @@ export function subscribeToEvents (options: SubscribeToEventsOptions = {}): Subs
     compress: false,
     exposeHeadRoute: false,
     config: { [TOPIC_ROUTE_CONFIG]: true } as any,
-    onTimeout: [brokerCheckAtStartup()],
+    serializerCompiler: refuseOutsideThePlugin,
     schema,
     handler: function subscribeToEventsHandler (request: FastifyRequest, reply: FastifyReply) {
       const instance = new view() as View

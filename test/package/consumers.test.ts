@@ -1,6 +1,6 @@
 /**
  * The packed tarball in consumer projects (issue 12): it typechecks with `skipLibCheck: false` under
- * module/moduleResolution nodenext (ESM and CommonJS), node16, bundler and commonjs/node10, with
+ * module/moduleResolution nodenext (ESM and CommonJS), node16 (ESM and CommonJS), bundler and commonjs/node10, with
  * `strict`, `noImplicitOverride` and declarations emitted (every exported signature's types nameable);
  * the compiled service runs on Node (`require()` of the ESM build included), serves real HTTP, and
  * without ioredis a Redis setting fails at startup with the fix in the message. It also checks what
@@ -13,9 +13,9 @@ import t from 'tap'
 import { install, pack, REPO, TSC } from './packed.js'
 import { unnameableTypes } from './public-surface.js'
 
-// Five projects, each checking every declaration it loads (@types/node and Fastify's included): about a
+// Six projects, each checking every declaration it loads (@types/node and Fastify's included): about a
 // minute on two idle cores, longer on a loaded machine.
-t.setTimeout(360_000)
+t.setTimeout(720_000)
 
 const CONSUMER = join(REPO, 'test/package/consumer')
 const packed = pack()
@@ -27,6 +27,7 @@ const CONSUMERS: Consumer[] = [
   { name: 'nodenext-esm', type: 'module', module: 'nodenext', moduleResolution: 'nodenext' },
   { name: 'nodenext-cjs', type: 'commonjs', module: 'nodenext', moduleResolution: 'nodenext' },
   { name: 'node16-esm', type: 'module', module: 'node16', moduleResolution: 'node16' },
+  { name: 'node16-cjs', type: 'commonjs', module: 'node16', moduleResolution: 'node16' },
   { name: 'bundler', type: 'module', module: 'esnext', moduleResolution: 'bundler' },
   // Fastify's own types (pino's) need esModuleInterop under module commonjs, with or without this package.
   { name: 'commonjs', type: 'commonjs', module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }
@@ -83,6 +84,8 @@ t.test('the tarball holds the build, its sources and the license, nothing else',
   t.ok(packed.files.includes('dist/lib/index.js'))
   t.ok(packed.files.includes('dist/lib/index.d.ts'))
   t.ok(packed.files.includes('dist/lib/redis.d.ts'))
+  t.ok(packed.files.includes('dist/lib/testing/index.d.ts'))
+  t.ok(packed.files.includes('dist/lib/testing/index.d.cts'))
   t.ok(packed.files.includes('lib/index.ts'))
   t.same(packed.files.filter((file) => !/^(dist\/lib\/|lib\/|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(file)), [])
 })
@@ -90,14 +93,16 @@ t.test('the tarball holds the build, its sources and the license, nothing else',
 const root = install(packed, 'without-ioredis', { ioredis: false })
 // Started together (two at a time), checked one subtest each.
 const outcomes = CONSUMERS.map((consumer) => limited(async () => {
-  const dir = project(root, consumer, ['app.ts'])
+  const dir = project(root, consumer, ['app.ts', 'testing.ts'])
   const tsc = await runAsync([TSC, '-p', '.'], dir)
-  const node = tsc.status === 0 ? await runAsync(['out/app.js'], dir) : { status: null, stdout: '{}', stderr: 'not run: tsc failed' }
-  return { tsc, node }
+  const notRun = { status: null, stdout: '{}', stderr: 'not run: tsc failed' }
+  const node = tsc.status === 0 ? await runAsync(['out/app.js'], dir) : notRun
+  const testing = tsc.status === 0 ? await runAsync(['out/testing.js'], dir) : notRun
+  return { tsc, node, testing }
 }))
 for (const [index, consumer] of CONSUMERS.entries()) {
   t.test(`a ${consumer.name} project typechecks and runs`, async (t) => {
-    const { tsc, node } = await outcomes[index]
+    const { tsc, node, testing } = await outcomes[index]
     t.equal(tsc.stdout + tsc.stderr, '', 'tsc reports nothing')
     t.equal(tsc.status, 0)
     t.equal(node.status, 0, node.stderr)
@@ -110,6 +115,9 @@ for (const [index, consumer] of CONSUMERS.entries()) {
       plugin: ['tasks', 1, 0],
       redis: ['FVIEWS_ERR_OPTION_INVALID', true]
     })
+    // fastify-views/testing: a view's stream on an app that does not listen, typed by the view.
+    t.equal(testing.status, 0, testing.stderr)
+    t.same(JSON.parse(testing.stdout), { tick: ['tick', 1], body: ': \n\nevent: tick\ndata: 1\n\n' })
   })
 }
 
@@ -155,5 +163,5 @@ t.test('every type an exported declaration names is exported too', async (t) => 
   // A non-generic alias of Record<string, string | undefined> (lib/app/settings.ts): TypeScript writes it out.
   const written = new Set(['Env (in resolveSettings)'])
   const opaque = ['TopicState', 'BrokerMessage', 'Subscription']
-  t.same(unnameableTypes([join(dist, 'index.d.ts'), join(dist, 'redis.d.ts')], opaque).filter((name) => !written.has(name)), [])
+  t.same(unnameableTypes([join(dist, 'index.d.ts'), join(dist, 'redis.d.ts'), join(dist, 'testing/index.d.ts')], opaque).filter((name) => !written.has(name)), [])
 })

@@ -135,16 +135,18 @@ t.test('createApp mounts the subscription endpoint from ssePath or SSE_PATH, wit
   t.equal((await http(base, 'GET', '/events')).json().code, 'FVIEWS_ERR_TOPIC_INVALID')
 })
 
-t.test('issue d04: subscribeToEvents where the plugin is not (no plugin, or in a sibling scope) stops startup with FVIEWS_ERR_BROKER_MISSING', async (t) => {
-  const error = {
-    code: 'FVIEWS_ERR_BROKER_MISSING',
-    message: 'Topic subscriptions (a subscribeToEvents() route, in a scope without the fastify-views plugin) need a broker, and the app has none: ' +
-      'build it with createApp(), register fastifyViews with { broker }, or decorate app.broker'
-  }
+t.test('issue d04: subscribeToEvents where no plugin saw it (no plugin, a sibling scope, the plugin after the route) stops startup, naming the fix', async (t) => {
+  // Fastify wraps what the route's serializer compiler throws at startup (the documented mechanism of the check).
+  const error = (method: string, url: string) => ({
+    code: 'FST_ERR_SCH_SERIALIZATION_BUILD',
+    message: `Failed building the serialization schema for ${method}: ${url}, due to error FVIEWS_ERR_BROKER_MISSING: Topic subscriptions ` +
+      "(a subscribeToEvents() route that no fastify-views plugin saw: register the plugin in the route's scope or a parent scope, before the route) need a broker, " +
+      'and the app has none: build it with createApp(), register fastifyViews with { broker }, or decorate app.broker'
+  })
   const bare = Fastify({ logger: false })
   t.teardown(() => bare.close())
   bare.get('/events', subscribeToEvents())
-  await t.rejects(bare.listen({ port: 0, host: '127.0.0.1' }), error)
+  await t.rejects(bare.listen({ port: 0, host: '127.0.0.1' }), error('GET', '/events'))
 
   const broker = new MemoryBroker()
   t.teardown(() => broker.close())
@@ -152,7 +154,20 @@ t.test('issue d04: subscribeToEvents where the plugin is not (no plugin, or in a
   t.teardown(() => siblings.close())
   siblings.register(async (scope) => { await scope.register(fastifyViews, { broker, openapi: false }) })
   siblings.register(async (scope) => { scope.get('/events', subscribeToEvents({ authorize: () => true })) })
-  await t.rejects(siblings.listen({ port: 0, host: '127.0.0.1' }), error)
+  await t.rejects(siblings.listen({ port: 0, host: '127.0.0.1' }), error('GET', '/events'))
+
+  const late = Fastify({ logger: false })
+  t.teardown(() => late.close())
+  late.get('/early', subscribeToEvents())
+  await late.register(fastifyViews, { broker, openapi: false })
+  await t.rejects(late.ready(), error('GET', '/early'), 'the plugin after the route: it never saw it')
+
+  // A route the plugin saw, in a scope without a broker: the plugin's own check, with its code.
+  const brokerless = Fastify({ logger: false })
+  t.teardown(() => brokerless.close())
+  await brokerless.register(fastifyViews, { openapi: false })
+  brokerless.get('/events', subscribeToEvents())
+  await t.rejects(brokerless.ready(), { code: 'FVIEWS_ERR_BROKER_MISSING', message: /^Topic subscriptions \(GET \/events\) need a broker/ })
 
   // The plugin in a parent scope: the route in a child starts and delivers.
   const { app, broker: parentBroker } = await pluginApp(t, { openapi: false })

@@ -80,4 +80,5 @@ async function main (): Promise<void> {
   process.stdout.write(JSON.stringify(results))
 }
 
-main().catch((error: unknown) => { console.error(error); process.exit(1) })
+// Run as a script only (out/testing.js imports this module for its app).
+if (/app\.js$/.test(process.argv[1] ?? '')) main().catch((error: unknown) => { console.error(error); process.exit(1) })

@@ -1,7 +1,8 @@
 /**
  * How the plugin tells what the app already has, so it keeps it instead of replacing it or crashing:
  * - @fastify/swagger: its `swagger` decorator (`hasDecorator('swagger')`, the documented way to find a
- *   decorator), present once the app registered it before fastify-views.
+ *   decorator), present once the app registered it before fastify-views. Registered after, it is found at
+ *   startup (lib/openapi/swagger.ts), and its document is served.
  * - an error handler: `app.errorHandler` is Fastify's default until someone sets one; a child scope
  *   inherits its parent's. Ours is recognised by its name.
  * - a not-found handler: Fastify has no getter for it and refuses a second one per prefix, so the plugin
@@ -9,9 +10,11 @@
  */
 import Fastify, { type FastifyInstance, type RouteHandlerMethod } from 'fastify'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+import { OWN_DOCUMENT } from '../openapi/swagger.js'
 
+/** The app's own @fastify/swagger, or the plugin's from a parent scope (see OWN_DOCUMENT). */
 export function swaggerIsRegistered (app: FastifyInstance): boolean {
-  return app.hasDecorator('swagger')
+  return app.hasDecorator('swagger') || app.hasDecorator(OWN_DOCUMENT)
 }
 
 let fastifyDefaultErrorHandler: unknown

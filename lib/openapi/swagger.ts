@@ -74,9 +74,32 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
     },
     refResolver: openapiRefResolver
   }
-  await app.register(swagger, swaggerOptions)
-  if (options.docsPath !== false) {
+  await app.register(swagger, { ...swaggerOptions, decorator: OWN_DOCUMENT })
+  const own = (app as unknown as Record<string, DocumentFunction>)[OWN_DOCUMENT]
+  // The app may register its own @fastify/swagger after the plugin: it decorates `swagger` then, so ours
+  // goes under a name of its own and `app.swagger` is decided once every plugin has loaded.
+  let appsOwn: DocumentFunction | undefined
+  app.addHook('onReady', async function decideSwaggerDecorator () {
+    if (!app.hasDecorator('swagger')) {
+      app.decorate('swagger', own as never)
+      return
+    }
+    appsOwn = (app as unknown as { swagger: DocumentFunction }).swagger
+    app.log.info('fastify-views: the app registered @fastify/swagger after the plugin; app.swagger() and Swagger UI serve the app\'s document')
+  })
+  const docsPath = options.docsPath
+  if (docsPath !== false) {
     const { default: swaggerUi } = await import('@fastify/swagger-ui')
-    await app.register(swaggerUi, { routePrefix: options.docsPath ?? '/docs' })
+    // In a scope of its own: Swagger UI reads `swagger` there (whichever document is the app's), and its
+    // own decorator (swaggerCSP) leaves the app free to register Swagger UI too, at another path.
+    await app.register(async function fastifyViewsSwaggerUi (scope) {
+      scope.decorate('swagger', function swagger (this: unknown, ...args: unknown[]) { return (appsOwn ?? own).apply(this, args) } as never)
+      await scope.register(swaggerUi, { routePrefix: docsPath ?? '/docs' })
+    })
   }
 }
+
+type DocumentFunction = (...args: unknown[]) => unknown
+
+/** The decorator of the plugin's own @fastify/swagger (the app's is `swagger`); `app.swagger` is the document at startup. */
+export const OWN_DOCUMENT = 'fastifyViewsOpenAPIDocument'

@@ -10,9 +10,10 @@ import type { ResetReason } from '../broker/subscription.js'
  * Event name to data type of a ServerSideEventsView class, or of an SSE definition object (the one given
  * to `ServerSideEventsView(...)` or `@sseRoute(...)`): `EventsOf<typeof Prices>`.
  */
-export type EventsOf<V> = V extends { readonly definition: infer D } ? DefinitionEvents<D> : DefinitionEvents<V>
+export type EventsOf<V> = V extends { readonly definition: infer D } ? EventsOfDefinition<D> : EventsOfDefinition<V>
 
-type DefinitionEvents<D> = { [K in EventNameOf<D>]: EventDataFor<D, K> }
+/** Event name to data type of one SSE definition. */
+export type EventsOfDefinition<D> = { [K in EventNameOf<D>]: EventDataFor<D, K> }
 
 /** The events fastify-views itself sends on a topic stream (SubscriptionView, subscribeToEvents, ssePath). */
 export interface TopicControlEvents {

@@ -4,5 +4,5 @@ export {
   openEventStream, type EventMap, type OpenEventStreamOptions, type StreamableApp, type TestEvent, type TestEventOf,
   type TestEventStream, type WaitOptions
 } from './event-stream.js'
-export type { EventsOf, TopicControlEvents, TopicStreamEvents } from './events-of.js'
+export type { EventsOf, EventsOfDefinition, TopicControlEvents, TopicStreamEvents } from './events-of.js'
 export { SSEParser, type ParsedEvent, type ParserSink } from './sse-parser.js'

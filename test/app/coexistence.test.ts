@@ -168,3 +168,44 @@ t.test('issue d07: the app\'s own @fastify/swagger with openapiRefResolver names
   const res = await http(base, 'GET', '/doc')
   t.same([res.status, Object.keys(res.json().components.schemas).sort()], [200, ['ProblemDetails', 'ValidationIssue']])
 })
+
+t.test('the app\'s own @fastify/swagger and Swagger UI registered AFTER the plugin: no decorator clash; its document is the app\'s, at both UIs', async (t) => {
+  const app = quietApp(t)
+  await app.register(fastifyViews, { title: 'the plugin\'s' })
+  await app.register(swagger, { openapi: { info: { title: 'Mine, after', version: '2.0.0' } }, refResolver: openapiRefResolver })
+  await app.register(swaggerUi, { routePrefix: '/documentation' })
+  await app.register(new ViewRouter().registerView(Ping, { prefix: '/ping' }).plugin)
+  const base = await listen(app)
+  t.same((await http(base, 'GET', '/ping')).json(), { pong: true })
+  const mine = app.swagger() as unknown as { info: unknown, paths: Record<string, unknown> }
+  t.same(mine.info, { title: 'Mine, after', version: '2.0.0' }, 'app.swagger() is the app\'s own')
+  t.ok(mine.paths['/ping'], 'documenting the views')
+  for (const path of ['/docs/json', '/documentation/json']) {
+    const res = await http(base, 'GET', path)
+    t.same([res.status, res.json().info], [200, { title: 'Mine, after', version: '2.0.0' }], `${path}: the app's document`)
+  }
+  t.equal((await http(base, 'GET', '/docs')).status < 400, true, 'the plugin\'s Swagger UI still answers')
+})
+
+t.test('without an own @fastify/swagger, app.swagger() is the plugin\'s document once the app is ready', async (t) => {
+  const app = quietApp(t)
+  await app.register(fastifyViews, { title: 'the plugin\'s' })
+  await app.register(new ViewRouter().registerView(Ping, { prefix: '/ping' }).plugin)
+  await app.ready()
+  const document = app.swagger() as unknown as { info: { title: string }, paths: Record<string, unknown> }
+  t.same([document.info.title, Object.keys(document.paths)], ['the plugin\'s', ['/ping']])
+  const base = await listen(app)
+  t.same((await http(base, 'GET', '/docs/json')).json(), JSON.parse(JSON.stringify(document)), '/docs/json serves the same document')
+})
+
+t.test('the app\'s own @fastify/cors registered after the plugin (whose cors is off by default) works', async (t) => {
+  const app = quietApp(t)
+  await app.register(fastifyViews)
+  await app.register(cors, { origin: 'https://app.example' })
+  await app.register(new ViewRouter().registerView(Ping, { prefix: '/ping' }).plugin)
+  const base = await listen(app)
+  const res = await http(base, 'GET', '/ping', { headers: { origin: 'https://app.example' } })
+  t.same([res.status, res.headers['access-control-allow-origin']], [200, 'https://app.example'])
+  const preflight = await http(base, 'OPTIONS', '/ping', { headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } })
+  t.same([preflight.status, preflight.headers['access-control-allow-origin']], [204, 'https://app.example'])
+})

@@ -160,14 +160,14 @@ t.test('issue d04: subscribeToEvents where no plugin saw it (no plugin, a siblin
   t.teardown(() => late.close())
   late.get('/early', subscribeToEvents())
   await late.register(fastifyViews, { broker, openapi: false })
-  await t.rejects(late.ready(), error('GET', '/early'), 'the plugin after the route: it never saw it')
+  await t.rejects(async () => { await late.ready() }, error('GET', '/early'), 'the plugin after the route: it never saw it')
 
   // A route the plugin saw, in a scope without a broker: the plugin's own check, with its code.
   const brokerless = Fastify({ logger: false })
   t.teardown(() => brokerless.close())
   await brokerless.register(fastifyViews, { openapi: false })
   brokerless.get('/events', subscribeToEvents())
-  await t.rejects(brokerless.ready(), { code: 'FVIEWS_ERR_BROKER_MISSING', message: /^Topic subscriptions \(GET \/events\) need a broker/ })
+  await t.rejects(async () => { await brokerless.ready() }, { code: 'FVIEWS_ERR_BROKER_MISSING', message: /^Topic subscriptions \(GET \/events\) need a broker/ })
 
   // The plugin in a parent scope: the route in a child starts and delivers.
   const { app, broker: parentBroker } = await pluginApp(t, { openapi: false })

@@ -12,6 +12,7 @@ import type { OpenAPIOptions } from '../openapi/swagger.js'
 import type { StreamSettings } from '../sse/registry.js'
 import type { Broker } from '../broker/broker.js'
 import type { AuthorizeTopic, HeartbeatStyle } from '../topics/subscription-view.js'
+import { closestName } from '../closest-name.js'
 
 export interface FastifyViewsOptions extends OpenAPIOptions, StreamSettings {
   /**
@@ -77,30 +78,6 @@ function describe (value: unknown): string {
   if (Array.isArray(value)) return 'an array'
   if (value === null || typeof value !== 'object') return String(value)
   return 'an object'
-}
-
-/** The known name closest to a mistyped one, if it is close enough to be the likely intent. */
-export function closestName (name: string, known: readonly string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, index) => index)
-    for (let i = 1; i <= a.length; i++) {
-      let diagonal = row[0]
-      row[0] = i
-      for (let j = 1; j <= b.length; j++) {
-        const above = row[j]
-        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1))
-        diagonal = above
-      }
-    }
-    return row[b.length]
-  }
-  let best: string | undefined
-  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1
-  for (const candidate of known) {
-    const d = distance(name, candidate)
-    if (d < bestDistance) { best = candidate; bestDistance = d }
-  }
-  return best
 }
 
 export function unknownOption (name: string, known: readonly string[], owner: string): InstanceType<typeof FVIEWS_ERR_OPTION_INVALID> {

@@ -11,6 +11,19 @@ import { Value } from '@sinclair/typebox/value'
 import fastJsonStringify from 'fast-json-stringify'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
 import { encodeFrame } from './encoder.js'
+import { closestName } from '../closest-name.js'
+
+/**
+ * Why a yielded event's name was refused, with a "did you mean" for a near miss. TypeScript cannot check
+ * the name of a bare `yield { event: '...' }` in an un-annotated generator (it widens the literal to
+ * string), so this message is where such a typo is first seen: it says how to have it checked at compile time.
+ */
+function unknownEvent (event: string | undefined, known: readonly string[]): string {
+  const guess = event === undefined ? undefined : closestName(event, known)
+  const what = event === undefined ? 'an event without a name' : `event '${event}'`
+  return `${what} is not one of: ${known.join(', ')}${guess === undefined ? '' : ` (did you mean '${guess}'?)`}. ` +
+    'Annotate the generator (SSEStream<typeof definition>) or yield this.event(name, data) to have names checked at compile time'
+}
 
 export interface EventSchemaDefinition {
   /** Schema of every event's data (default: any JSON). A string schema sends the string itself. */
@@ -99,17 +112,17 @@ export function compileEvents (definition: EventSchemaDefinition, where: string)
     const entries = Object.entries(events as Record<string, TSchema>)
     if (entries.length === 0) throw new FVIEWS_ERR_VIEW_INVALID(where, "'events' names no event")
     for (const [name, schema] of entries) byName.set(name, codec(schema))
-    const known = entries.map(([name]) => name).join(', ')
+    const known = entries.map(([name]) => name)
     return {
       serialize (event, data) {
         const named = event === undefined ? undefined : byName.get(event)
-        if (named === undefined) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${String(event)}' is not one of: ${known}`)
+        if (named === undefined) throw new FVIEWS_ERR_SSE_INVALID_EVENT(unknownEvent(event, known))
         if (!named.check(data)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${event}': ${named.errors(data)}`)
         return named.stringify(data)
       },
       validate (event, data) {
         const named = event === undefined ? undefined : byName.get(event)
-        if (named === undefined) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${String(event)}' is not one of: ${known}`)
+        if (named === undefined) throw new FVIEWS_ERR_SSE_INVALID_EVENT(unknownEvent(event, known))
         if (!named.check(data)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${event}': ${named.errors(data)}`)
       },
       raw: (event) => event !== undefined && byName.get(event)?.raw === true,
@@ -121,18 +134,17 @@ export function compileEvents (definition: EventSchemaDefinition, where: string)
   const data = definition.data ?? Type.Unknown({ description: 'Any JSON value' })
   const single = codec(data)
   const allowed = names === undefined ? undefined : new Set(names)
-  const listed = names?.join(', ')
   return {
     serialize (event, value) {
       if (allowed !== undefined && (event === undefined || !allowed.has(event))) {
-        throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${String(event)}' is not one of: ${listed}`)
+        throw new FVIEWS_ERR_SSE_INVALID_EVENT(unknownEvent(event, names ?? []))
       }
       if (!single.check(value)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(single.errors(value))
       return single.stringify(value)
     },
     validate (event, value) {
       if (allowed !== undefined && (event === undefined || !allowed.has(event))) {
-        throw new FVIEWS_ERR_SSE_INVALID_EVENT(`event '${String(event)}' is not one of: ${listed}`)
+        throw new FVIEWS_ERR_SSE_INVALID_EVENT(unknownEvent(event, names ?? []))
       }
       if (!single.check(value)) throw new FVIEWS_ERR_SSE_INVALID_EVENT(single.errors(value))
     },

@@ -6,6 +6,7 @@ import { http, listen } from '../helpers/http.js'
 import { LogCapture, openStreams } from '../helpers/sse-http.js'
 
 const Price = Type.Object({ symbol: Type.String(), price: Type.Number() })
+const HINT = '. Annotate the generator (SSEStream<typeof definition>) or yield this.event(name, data) to have names checked at compile time'
 const FIRST = 'id: 1\nevent: price\ndata: {"symbol":"ACME","price":1}\n\n'
 
 const finallyRan: string[] = []
@@ -23,6 +24,7 @@ class Failing extends ServerSideEventsView({
         case 'invalid-data': yield { event: 'price' as const, data: { symbol: 42, price: 'high' } as any, id: 2 }; break
         case 'missing-data': yield { event: 'price' as const, id: 2 } as any; break
         case 'unknown-name': yield { event: 'resume' as any, data: { symbol: 'ACME', price: 2 }, id: 2 }; break
+        case 'misspelt-name': yield { event: 'prise' as any, data: { symbol: 'ACME', price: 2 }, id: 2 }; break
         case 'no-name': yield { data: { symbol: 'ACME', price: 2 }, id: 2 } as any; break
         case 'not-an-object': yield 42 as any; break
         case 'throws': throw new Error('connection to db-7 refused (password hunter2)')
@@ -65,8 +67,9 @@ t.test('after streaming began, a failure becomes one event: error frame and the 
   const cases: Array<[string, object, string]> = [
     ['invalid-data', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: data/symbol expected string; data/price expected number'],
     ['missing-data', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: data expected object'],
-    ['unknown-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'resume' is not one of: price, halt"],
-    ['no-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'undefined' is not one of: price, halt"],
+    ['unknown-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'resume' is not one of: price, halt"+HINT],
+    ['misspelt-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'prise' is not one of: price, halt (did you mean 'price'?)"+HINT],
+    ['no-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: an event without a name is not one of: price, halt'+HINT],
     ['not-an-object', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: expected an object { event, data, id, retry }'],
     ['throws', streamFailed('/prices', 'FVIEWS_ERR_INTERNAL'), 'connection to db-7 refused (password hunter2)'],
     ['http-error', { type: 'about:blank', title: 'Conflict', status: 409, detail: 'the price moved', instance: '/prices', current: 3, code: 'FVIEWS_HTTP_CONFLICT' }, 'the price moved'],

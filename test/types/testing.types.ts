@@ -40,8 +40,10 @@ export async function byView (): Promise<void> {
   void first
 }
 
+const Ticks = { data: Type.Integer(), events: ['tick', 'tock'] } as const
+export class TickView extends ServerSideEventsView(Ticks) {}
+
 export async function listedNames (): Promise<void> {
-  const Ticks = { data: Type.Integer(), events: ['tick', 'tock'] } as const
   const stream = await openEventStream<EventsOf<typeof Ticks>>(Fastify(), '/ticks')
   const tick = await stream.next('tick')
   const n: number = tick.data

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { ServerSideEventsView } from '../../lib/index.js'
-import { StreamReader, until } from '../delivery/support.js'
+import { openEventStream } from '../../lib/testing/index.js'
 import { startApp } from '../sse/stream-support.js'
 
 const Change = Type.Object({ id: Type.Integer() })
@@ -19,19 +19,19 @@ class Changes extends ServerSideEventsView({ data: Change, heartbeatSeconds: 0 }
 }
 
 t.test('subscribed and reset leave as the library wrote them; topic events as the schema declares', async (t) => {
-  const { app, base } = await startApp(t, { views: { '/changes': Changes } })
-  const reader = await StreamReader.open(base, '/changes')
-  t.teardown(() => reader.close())
-  await until(() => reader.frames.length === 1, 'subscribed')
+  const { app } = await startApp(t, { views: { '/changes': Changes } })
+  const stream = await openEventStream(app, '/changes')
+  t.teardown(() => stream.close())
+  await stream.next('subscribed')
   await app.broker.publish('changes', 'change', { id: 7, secret: 'x' })
-  await until(() => reader.frames.length === 2, 'the event')
-  t.same(reader.frames.map((frame) => [frame.event, frame.data]), [
+  await stream.next('change')
+  t.same(stream.events.map((event) => [event.event, event.text]), [
     ['subscribed', '{"topics":["changes"]}'],
     ['change', '{"id":7}']
   ], 'subscribed as written; the event stripped to its schema')
 
-  const resumed = await StreamReader.open(base, '/changes', { 'last-event-id': 'not a cursor' })
+  const resumed = await openEventStream(app, '/changes', { lastEventId: 'not a cursor' })
   t.teardown(() => resumed.close())
-  await until(() => resumed.frames.length === 1, 'reset')
-  t.same([resumed.frames[0].event, resumed.frames[0].data], ['reset', '{"reason":"malformed","topics":["changes"]}'], 'reset with its reason')
+  const reset = await resumed.next()
+  t.same([reset.event, reset.text], ['reset', '{"reason":"malformed","topics":["changes"]}'], 'reset with its reason')
 })

@@ -9,6 +9,7 @@ import { createApp, fastifyViews, MemoryBroker, subscribeToEvents, SubscriptionV
 import { http, listen } from '../helpers/http.js'
 import { SSEClient } from '../helpers/sse-client.js'
 import { frames, openStream, until } from '../helpers/sse-http.js'
+import { openEventStream } from '../../lib/testing/index.js'
 import type { TestContext } from '../helpers/app.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
@@ -47,14 +48,14 @@ t.test('subscribeToEvents spreads into route options with the route\'s own hooks
   const refused = await http(base, 'GET', '/news')
   t.same([refused.status, refused.headers['content-type'], refused.json()],
     [401, PROBLEM, { type: 'about:blank', title: 'Unauthorized', status: 401, detail: 'Sign in first', instance: '/news', code: 'FVIEWS_HTTP_UNAUTHORIZED' }])
-  const stream = await openStream(base, '/news', { authorization: 'Bearer ok' })
-  t.teardown(() => stream.body.close())
-  t.equal(stream.status, 200)
-  t.equal(stream.headers['content-type'], 'text/event-stream; charset=utf-8')
-  await stream.body.until('event: subscribed\n')
+  const stream = await openEventStream(app, '/news', { headers: { authorization: 'Bearer ok' } })
+  t.teardown(() => stream.close())
+  t.same([stream.status, stream.headers['content-type']], [200, 'text/event-stream; charset=utf-8'])
+  await stream.next('subscribed')
   await broker.publish('news', 'story', { n: 1 })
-  const text = await stream.body.until('event: story\n')
-  t.match(frames(text).at(-1), /^id: [^\n]+\nevent: story\ndata: \{"n":1\}\n\n$/)
+  const story = await stream.next()
+  t.same([story.event, story.data], ['story', { n: 1 }])
+  t.match(stream.text.split(/(?<=\n\n)/).at(-1), /^id: [^\n]+\nevent: story\ndata: \{"n":1\}\n\n$/, 'the exact frame')
 
   const document = (await http(base, 'GET', '/docs/json')).json()
   const operation = document.paths['/news'].get
@@ -119,20 +120,23 @@ t.test("heartbeat: 'event' sends `event: heartbeat` frames, without an id so the
 t.test('createApp mounts the subscription endpoint from ssePath or SSE_PATH, with the app-level authorize', async (t) => {
   const fromEnv = await createApp({ env: { SSE_PATH: '/sse' }, fastify: { logger: false }, authorize: (_request, topic) => topic !== 'no' })
   t.teardown(() => fromEnv.close())
-  let base = await listen(fromEnv)
+  const base = await listen(fromEnv)
   t.equal((await http(base, 'GET', '/sse?topic=no')).status, 403)
-  const stream = await openStream(base, '/sse?topics=yes')
-  t.teardown(() => stream.body.close())
+  const stream = await openEventStream(fromEnv, '/sse?topics=yes')
+  t.teardown(() => stream.close())
   t.equal(stream.status, 200)
-  await stream.body.until('event: subscribed\ndata: {"topics":["yes"]}\n\n')
+  t.same((await stream.next('subscribed')).data, { topics: ['yes'] })
   await fromEnv.broker.publish('yes', 'e', { ok: true })
-  await stream.body.until('event: e\ndata: {"ok":true}\n\n')
+  t.same((await stream.next()).data, { ok: true })
 
   const fromOption = await createApp({ env: { SSE_PATH: '/ignored' }, ssePath: '/events', fastify: { logger: false } })
   t.teardown(() => fromOption.close())
-  base = await listen(fromOption)
-  t.equal((await http(base, 'GET', '/ignored?topic=a')).status, 404)
-  t.equal((await http(base, 'GET', '/events')).json().code, 'FVIEWS_ERR_TOPIC_INVALID')
+  const ignored = await openEventStream(fromOption, '/ignored?topic=a')
+  t.equal(ignored.status, 404)
+  await ignored.close()
+  const missing = await openEventStream(fromOption, '/events')
+  t.equal(JSON.parse(await missing.body()).code, 'FVIEWS_ERR_TOPIC_INVALID')
+  await missing.close()
 })
 
 t.test('issue d04: subscribeToEvents where no plugin saw it (no plugin, a sibling scope, the plugin after the route) stops startup, naming the fix', async (t) => {

@@ -46,10 +46,11 @@ export type { StreamSettings } from './sse/registry.js'
 export { lastEventIdOf, MAX_LAST_EVENT_ID_LENGTH } from './sse/endpoint.js'
 
 // Topics and brokers
-export { Broker, type BrokerOptions, type BrokerHealth, type BrokerStats, type PublishResult, type TopicHistory, type TopicSubscriber } from './broker/broker.js'
+export { Broker } from './broker/broker.js'
+export type { BrokerOptions, BrokerHealth, BrokerStats, PublishResult, TopicHistory, TopicSubscriber, TopicSource } from './broker/contract.js'
 export { MemoryBroker } from './broker/memory.js'
 export { createBroker, type CreateBrokerOptions } from './broker/create-broker.js'
-export type { TopicState } from './broker/broker.js'
+export type { TopicState } from './broker/contract.js'
 export type { BrokerMessage } from './broker/message.js'
 export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topics.js'
 export type { Subscription, SubscriptionSink, ControlEvent, ResetReason } from './broker/subscription.js'

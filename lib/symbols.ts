@@ -19,6 +19,15 @@ export const kCloseAsSlow: unique symbol = Symbol('fastify-views.close-as-slow')
  */
 export const kControlData: unique symbol = Symbol('fastify-views.control-data')
 
+/**
+ * On a topic event of `broker.subscribe()`: the broker message its data came from. When the yielded data is
+ * still that message's, an SSE route serialises it once and every client of the route reuses the text.
+ * Never the broker's JSON as is: it may hold properties the view's schema does not declare (a
+ * `passwordHash`), and what leaves is what the schema declares (issue 11 #13). Here, not in the SSE route
+ * builder, so the broker that sets it does not load the route builder (and its schema compilers).
+ */
+export const kSerializedData: unique symbol = Symbol.for('fastify-views.serialized-data')
+
 declare global {
   interface AbortSignal {
     [kCloseAsSlow]?: (error: Error) => void

@@ -24,7 +24,8 @@ export {
   type ActionContext, type ActionSchema, type ActionOptions, type ActionMethod, type MethodDecorator
 } from './views/actions.js'
 export type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './views/decorator-mode.js'
-export type { RouteSpec, ViewClass } from './views/route-spec.js'
+export type { RouteSpec, BoundView } from './views/route-spec.js'
+export type { ViewClass } from './views/view.js'
 export type {
   OperationSchema, OperationDocs, ResponseMap, SharedSchema, RouteContext, SuccessBody, MaybePromise,
   Member, StaticOf, ResponseBodyOf, Verb

@@ -9,9 +9,9 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
 import { FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_ROUTER_SEALED, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
-import { joinPath } from '../views/actions.js'
-import type { RouteSpec, ViewClass } from '../views/route-spec.js'
-import { bindView, isViewClass, type View } from '../views/view.js'
+import { joinPath } from '../views/route-tags.js'
+import type { RouteSpec } from '../views/route-spec.js'
+import { bindView, isViewClass, type View, type ViewClass } from '../views/view.js'
 import { buildRouteSchema } from './schemas.js'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
 import { streamRouteOptions } from '../sse/endpoint.js'

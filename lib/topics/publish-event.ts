@@ -16,7 +16,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { type HttpError, ServiceUnavailableError } from '../http-errors.js'
 import { holdAnswer } from './held-answer.js'
-import { copyRouteTag } from '../views/actions.js'
+import { copyRouteTag } from '../views/route-tags.js'
 import { inferTopicFromRoute } from '../broker/topics.js'
 import type { View } from '../views/view.js'
 import { GenericViewBase } from '../views/generic.js'

@@ -19,7 +19,7 @@ import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailabl
 import { FVIEWS_ERR_BROKER_MISSING } from '../errors.js'
 import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
-import { collectActions } from '../views/actions.js'
+import { collectActions } from '../views/route-tags.js'
 import { encodeFrame } from '../sse/encoder.js'
 import { EVENT_STREAM } from '../sse/endpoint.js'
 import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'

@@ -16,7 +16,7 @@
  * request with an ordinary problem document (unknown resource, not allowed).
  */
 import { v7 as uuidv7 } from 'uuid'
-import { collectActions } from './actions.js'
+import { collectActions } from './route-tags.js'
 import type { DefinedViewClass, TypedView } from './api-view.js'
 import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, SharedSchema } from './types.js'

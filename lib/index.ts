@@ -40,11 +40,11 @@ export { sseRoute, type SSEMethod, type RouteContextOf } from './views/sse-route
 export type {
   ServerSentEvent, NamedServerSentEvent, SSEContext, SSERouteDefinition, SSEStream, EventOf, StrictEventOf,
   EventNameOf, EventDataOf, EventDataFor, EventMapOf, ListedNamesOf, DeclaresNames
-} from './sse/types.js'
-export type { EventSchemaDefinition } from './sse/event-schema.js'
+} from './views/sse-types.js'
+export type { EventSchemaDefinition } from './views/event-schema.js'
 export { EVENT_STREAM_HEADERS } from './sse/stream.js'
 export type { StreamSettings } from './sse/registry.js'
-export { lastEventIdOf, MAX_LAST_EVENT_ID_LENGTH } from './sse/endpoint.js'
+export { lastEventIdOf, MAX_LAST_EVENT_ID_LENGTH } from './sse/route-options.js'
 
 // Topics and brokers
 export { Broker } from './broker/broker.js'

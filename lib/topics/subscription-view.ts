@@ -21,7 +21,7 @@ import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/route-tags.js'
 import { encodeFrame } from '../sse/encoder.js'
-import { EVENT_STREAM } from '../sse/endpoint.js'
+import { EVENT_STREAM, mountStream } from '../sse/route-options.js'
 import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
@@ -299,6 +299,7 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
         method: 'GET',
         path: '',
         stream: true,
+        mountOptions: mountStream,
         routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true } as any },
         checkAtStartup: (instance, where) => { if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(where) },
         schema: {

@@ -34,6 +34,13 @@ export interface RouteSpec {
   routeOptions?: RouteShorthandOptions
   /** Documented as text/event-stream rather than JSON. */
   stream?: boolean
+  /**
+   * Route options that depend on the instance the route is mounted on, and whatever the route needs there
+   * (an event stream's: no compression, no HEAD route, no handler timeout, and the stream registry that
+   * app.close() drains). The router calls it when it mounts the route; the registration's and the spec's
+   * own `routeOptions` apply over it.
+   */
+  mountOptions?: (instance: FastifyInstance) => Record<string, unknown>
   /** A detail route gets a documented 404 problem. */
   detail?: boolean
   /**

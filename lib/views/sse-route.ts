@@ -13,9 +13,9 @@
 import type { ActionOptions } from './actions.js'
 import { joinPath, tagMethod } from './route-tags.js'
 import type { View } from './view.js'
-import { sseEndpoint } from '../sse/endpoint.js'
+import { sseEndpoint } from './sse-endpoint.js'
 import type { Member } from './types.js'
-import type { EventOf, SSEContext, SSERouteDefinition } from '../sse/types.js'
+import type { EventOf, SSEContext, SSERouteDefinition } from './sse-types.js'
 import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './decorator-mode.js'
 
 /**

@@ -21,8 +21,8 @@ import type { DefinedViewClass, TypedView } from './api-view.js'
 import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, SharedSchema } from './types.js'
 import { View } from './view.js'
-import { GENERATED_IDS, sseEndpoint } from '../sse/endpoint.js'
-import type { EventDataFor, EventNameOf, EventOf, NamedServerSentEvent, ServerSentEvent, SSEContext, SSERouteDefinition } from '../sse/types.js'
+import { GENERATED_IDS, sseEndpoint } from './sse-endpoint.js'
+import type { EventDataFor, EventNameOf, EventOf, NamedServerSentEvent, ServerSentEvent, SSEContext, SSERouteDefinition } from './sse-types.js'
 
 export interface SSEViewDefinition extends SSERouteDefinition, SharedSchema {}
 

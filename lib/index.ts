@@ -5,7 +5,8 @@
 export * from './errors.js'
 export * from './http-errors.js'
 export { ProblemDetails, ValidationIssue, PROBLEM_CONTENT_TYPE, problem, type ProblemDocument } from './problem.js'
-export { configureApp, problemFor, sendProblem, type ConfigureAppOptions } from './configure-app.js'
+export { configureApp, type ConfigureAppOptions } from './app/plugin.js'
+export { problemFor, sendProblem } from './problem-reply.js'
 
 // Views
 export { View, isViewClass } from './views/view.js'
@@ -53,7 +54,7 @@ export { MemoryBroker } from './broker/memory.js'
 export { createBroker, type CreateBrokerOptions } from './broker/create-broker.js'
 export type { TopicState } from './broker/contract.js'
 export type { BrokerMessage } from './broker/message.js'
-export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topics.js'
+export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topic-names.js'
 export type { Subscription, SubscriptionSink, ControlEvent, ResetReason } from './broker/subscription.js'
 export { TopicEventIterator, type TopicEvent, type SubscribeOptions, type SubscriptionControl } from './broker/topic-events.js'
 export {
@@ -70,7 +71,8 @@ export { resolveSettings, type AppSettings, type SettingsInput } from './app/set
 export { closeOnSignals, type CloseOnSignalsOptions } from './app/signals.js'
 
 // --- The plugin and the seed's API on plain routes (issue 12, engineer D1) ---
-export { fastifyViews, fastifyViews as default, problemErrorHandler } from './configure-app.js'
+export { fastifyViews, fastifyViews as default } from './app/plugin.js'
+export { problemErrorHandler } from './problem-reply.js'
 export type { FastifyViewsOptions } from './app/plugin-options.js'
 export { subscribeToEvents, type SubscribeToEventsOptions, type SubscribeRouteOptions } from './topics/subscribe-to-events.js'
 export { TOPIC_ROUTE_CONFIG, type HeartbeatStyle } from './topics/subscription-view.js'

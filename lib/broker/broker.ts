@@ -26,7 +26,7 @@ import {
   DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_WINDOW_SECONDS, EVENT_OVERHEAD_BYTES, HISTORY_PAGE, TopicState,
   type BrokerHealth, type BrokerOptions, type BrokerStats, type PublishResult, type TopicHistory, type TopicSource, type TopicSubscriber, type Waiter
 } from './contract.js'
-import { printableTopic, topicProblem } from './topics.js'
+import { printableTopic, topicProblem } from './topic-names.js'
 
 /** The topics of one publish, deduplicated in their order; throws on a bad one. */
 export function publishTopics (topics: string | readonly string[]): string[] {

@@ -28,7 +28,7 @@ import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
 import type { BrokerMessage } from '../broker/message.js'
-import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
+import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topic-names.js'
 import { TopicMetrics } from './metrics.js'
 import { revealedServerError } from '../problem.js'
 

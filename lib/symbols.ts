@@ -28,6 +28,24 @@ export const kControlData: unique symbol = Symbol('fastify-views.control-data')
  */
 export const kSerializedData: unique symbol = Symbol.for('fastify-views.serialized-data')
 
+/**
+ * The stream registry of an app (sse/registry.ts), decorated on the root by configureApp, else on the
+ * router's scope. Symbol.for: every copy of the library loaded into one app shares one registry.
+ */
+export const kStreamRegistry: unique symbol = Symbol.for('fastify-views.stream-registry')
+
+/** The topic runtime (broker, metrics, authorize) of a scope (topics/subscription-view.ts). */
+export const kTopicRuntime: unique symbol = Symbol.for('fastify-views.topic-runtime')
+
+/** The options the fastify-views plugin was registered with in a scope: a second registration is compared. */
+export const kConfiguredScope: unique symbol = Symbol('fastify-views.configured-scope')
+
+/** On a view method: the route tag its decorator left (views/route-tags.ts). */
+export const kRouteTag: unique symbol = Symbol.for('fastify-views.route-tag')
+
+/** On an `eventId()` method: its ids are generated UUIDs, safe without a scan (views/sse-endpoint.ts). */
+export const kGeneratedIds: unique symbol = Symbol.for('fastify-views.generated-ids')
+
 declare global {
   interface AbortSignal {
     [kCloseAsSlow]?: (error: Error) => void

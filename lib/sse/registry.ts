@@ -11,6 +11,14 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
+import { kStreamRegistry } from '../symbols.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** @internal The open event streams of the app (see streamRegistryOf). */
+    [kStreamRegistry]?: StreamRegistry
+  }
+}
 
 export interface StreamSettings {
   /** Streams end over this window on close, each at a random moment (default 0 ms: all at once). */
@@ -42,8 +50,6 @@ export interface RegisteredStream {
 
 /** Least time between two flushes of held-back writes (ms). */
 export const FLUSH_SPACING_MS = 5
-
-export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
 
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
@@ -176,10 +182,10 @@ export class StreamRegistry {
  * creates it on the root so every router shares it; a router mounted without configureApp gets its own.
  */
 export function streamRegistryOf (instance: FastifyInstance, settings?: StreamSettings): StreamRegistry {
-  const existing = (instance as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  const existing = instance[kStreamRegistry]
   if (existing !== undefined) return existing
   const registry = new StreamRegistry(settings)
-  instance.decorate(STREAM_REGISTRY as any, registry)
+  instance.decorate(kStreamRegistry, registry)
   instance.addHook('preClose', async function drainEventStreams () {
     // Stop accepting connections first, so a client whose stream ends reconnects elsewhere. Fastify
     // closes the server again right after this hook and tolerates ERR_SERVER_NOT_RUNNING.

@@ -4,9 +4,9 @@
  * importing the decorators that need the View type (no import loop, type-only imports included).
  */
 import type { TObject } from '@sinclair/typebox'
+import { kRouteTag } from '../symbols.js'
 import type { RouteSpec } from './route-spec.js'
 
-const ROUTE_TAG = Symbol.for('fastify-views.route-tag')
 
 /** What a decorator leaves on a method: enough to build the route once the class is known. */
 export interface RouteTag {
@@ -17,11 +17,11 @@ export interface RouteTag {
 export interface ViewClassShape { detailPath: string, name: string, detailParams (): TObject | undefined }
 
 export function tagMethod (method: Function, tag: RouteTag): void {
-  Object.defineProperty(method, ROUTE_TAG, { value: tag, configurable: true })
+  Object.defineProperty(method, kRouteTag, { value: tag, configurable: true })
 }
 
 export function routeTagOf (method: unknown): RouteTag | undefined {
-  return typeof method === 'function' ? (method as any)[ROUTE_TAG] : undefined
+  return typeof method === 'function' ? (method as { [kRouteTag]?: RouteTag })[kRouteTag] : undefined
 }
 
 /** Keeps the route tag when a decorator replaces a method by a wrapper. */

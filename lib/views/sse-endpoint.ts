@@ -8,11 +8,11 @@ import type { TObject } from '@sinclair/typebox'
 import type { FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
-import { kControlData, kSerializedData } from '../symbols.js'
+import { kControlData, kGeneratedIds, kSerializedData, kStreamRegistry } from '../symbols.js'
 import { HttpError } from '../http-errors.js'
 import { problem, problemFromHttpError, revealedServerError } from '../problem.js'
 import { encodeEvent, encodeFrame } from '../sse/encoder.js'
-import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
+import { overCapacity } from '../sse/registry.js'
 import { EVENT_STREAM, lastEventIdOf, mountStream } from '../sse/route-options.js'
 import { EventStream } from '../sse/stream.js'
 import { compileEvents } from './event-schema.js'
@@ -21,8 +21,6 @@ import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './sse-type
 import type { MaybePromise, OperationSchema } from './types.js'
 import type { View } from './view.js'
 
-/** Marks an `eventId()` whose ids are generated UUIDs (safe without a scan). */
-export const GENERATED_IDS = Symbol.for('fastify-views.generated-ids')
 const LAST_EVENT_ID_QUERY = { type: 'string', description: 'Resume point, for clients that cannot send the Last-Event-ID header' }
 const LAST_EVENT_ID_HEADER = { type: 'string', description: 'The id of the last event received; sent by EventSource when it reconnects' }
 
@@ -46,10 +44,6 @@ export interface EndpointOptions {
   before?: (view: View, context: SSEContext<any>) => MaybePromise<void>
   /** The events; may be a promise of them, which also runs before anything is streamed. */
   produce: (view: View, context: SSEContext<any>) => MaybePromise<AsyncIterable<ServerSentEvent>>
-}
-
-function registryOf (request: FastifyRequest): StreamRegistry | undefined {
-  return (request.server as any)[STREAM_REGISTRY]
 }
 
 /** The `event: error` frame that replaces a failure once streaming has begun; the error is logged. */
@@ -112,7 +106,7 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
     detail: options.detail,
     routeOptions: options.routeOptions,
     invoke: async (view, request, reply) => {
-      const registry = registryOf(request)
+      const registry = request.server[kStreamRegistry]
       const stream = new EventStream(request, reply, registry)
       // Before the pre-stream step awaits anything, so concurrent requests cannot all slip under the limit.
       if (!stream.admit()) throw overCapacity()
@@ -130,7 +124,7 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       target.lastEventId = context.lastEventId
       if (options.before !== undefined) await options.before(view, context)
       const iterable = await options.produce(view, context)
-      const custom = typeof target.eventId === 'function' && (target.eventId as { [GENERATED_IDS]?: boolean })[GENERATED_IDS] !== true
+      const custom = typeof target.eventId === 'function' && (target.eventId as { [kGeneratedIds]?: boolean })[kGeneratedIds] !== true
       const encode = (item: ServerSentEvent): string => {
         if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
         const event = item.event

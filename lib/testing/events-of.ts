@@ -3,7 +3,7 @@
  * `@sseRoute`'s definition gives each event name its data type, and a topic stream adds its control events.
  * Types only.
  */
-import type { EventDataFor, EventNameOf } from '../sse/types.js'
+import type { EventDataFor, EventNameOf } from '../views/sse-types.js'
 import type { ResetReason } from '../broker/subscription.js'
 
 /**

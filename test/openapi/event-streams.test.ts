@@ -1,0 +1,135 @@
+/**
+ * Event streams in OpenAPI 3.1 and 3.2: the pure document pass (describeEventStreams) on every shape a
+ * route can produce, and apps generating each version, checked by an independent validator.
+ */
+import t from 'tap'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { Type } from '@sinclair/typebox'
+import { createApp, describeEventStreams, MemoryBroker, ServerSideEventsView, sseRoute, SubscriptionView, ViewRouter } from '../../lib/index.js'
+import { documentOf } from '../helpers/openapi-documents.js'
+
+const PRICE = { type: 'object', properties: { symbol: { type: 'string' }, price: { type: 'number' } } }
+const RAW = 'id: 7\nevent: price\ndata: {"symbol":"A",\ndata: "price":1}\n\n: a comment\nevent: halt\ndata: {"reason":"news"}\n\n'
+
+const eventObject = (event: object, data: unknown) => ({
+  type: 'object',
+  properties: { id: { type: 'string' }, event, retry: { type: 'integer', minimum: 0 }, data },
+  required: ['event', 'data']
+})
+
+/** A document with one event-stream operation whose media type is `media`. */
+function documentWith (openapi: string, media: object, schemas: object = {}): any {
+  return {
+    openapi,
+    info: { title: 't', version: '1' },
+    components: { schemas },
+    paths: { '/s': { get: { responses: { 200: { description: 'A stream', content: { 'text/event-stream': media } } } } } }
+  }
+}
+const mediaOf = (document: any) => document.paths['/s'].get.responses['200'].content['text/event-stream']
+
+t.test('3.2: itemSchema, JSON data as contentMediaType + contentSchema, the raw stream as serializedValue', async (t) => {
+  const input = documentWith('3.2.0', { schema: eventObject({ type: 'string', enum: ['price'] }, { $ref: '#/components/schemas/Price' }), example: RAW }, { Price: PRICE })
+  const before = structuredClone(input)
+  const output = describeEventStreams(input)
+  t.same(input, before, 'the input is left unchanged (it may share objects with route schemas)')
+  t.same(mediaOf(output), {
+    itemSchema: eventObject({ type: 'string', enum: ['price'] }, { type: 'string', contentMediaType: 'application/json', contentSchema: { $ref: '#/components/schemas/Price' } }),
+    examples: { stream: { summary: 'The raw event stream', serializedValue: RAW } }
+  })
+  t.equal(output.paths['/s'].get.responses['200'].description, 'A stream', 'the description is not touched in 3.2')
+  t.same(output.components.schemas.Price, PRICE, 'a data component stays what it was: the data, parsed')
+  t.same(describeEventStreams(output), output, 'a described document is described already')
+})
+
+t.test('3.2: each branch of a oneOf, a referenced event object, string data and inline data with a description', async (t) => {
+  const input = documentWith('3.2.0', {
+    schema: {
+      description: 'One Server-Sent Event',
+      oneOf: [
+        eventObject({ type: 'string', enum: ['price'] }, { description: 'A price', type: 'object', properties: { price: { type: 'number' } } }),
+        eventObject({ type: 'string', enum: ['note'] }, { type: 'string', maxLength: 10 }),
+        eventObject({ type: 'string', enum: ['label'] }, { $ref: '#/components/schemas/Label' }),
+        { $ref: '#/components/schemas/Halt' }
+      ]
+    }
+  }, { Label: { type: 'string' }, Halt: eventObject({ type: 'string', enum: ['halt'] }, { type: 'object' }) })
+  const output = describeEventStreams(input)
+  const [price, note, label, halt] = mediaOf(output).itemSchema.oneOf
+  t.same(price.properties.data, { type: 'string', description: 'A price', contentMediaType: 'application/json', contentSchema: { type: 'object', properties: { price: { type: 'number' } } } })
+  t.same(note.properties.data, { type: 'string', maxLength: 10 }, 'a string schema is sent as the string itself: no JSON content')
+  t.same(label.properties.data, { $ref: '#/components/schemas/Label' }, 'a reference to a string schema too')
+  t.same(halt, eventObject({ type: 'string', enum: ['halt'] }, { type: 'string', contentMediaType: 'application/json', contentSchema: { type: 'object' } }), 'a referenced event object is converted inline')
+  t.same(output.components.schemas.Halt, input.components.schemas.Halt, 'and its component is left as it was')
+  t.equal(mediaOf(output).itemSchema.description, 'One Server-Sent Event')
+  t.notOk('schema' in mediaOf(output), 'itemSchema replaces schema (the stream is not one JSON value)')
+})
+
+t.test('3.1: the example becomes the first event as the schema describes it, the raw stream moves into the description', async (t) => {
+  const schema = { oneOf: [eventObject({ type: 'string', enum: ['price'] }, { $ref: '#/components/schemas/Price' }), eventObject({ type: 'string', enum: ['halt'] }, { type: 'object' })] }
+  const output = describeEventStreams(documentWith('3.1.0', { schema, example: RAW }, { Price: PRICE }))
+  t.same(mediaOf(output), { schema, example: { id: '7', event: 'price', data: { symbol: 'A', price: 1 } } }, 'multi-line data joined, then parsed')
+  t.equal(output.paths['/s'].get.responses['200'].description, `A stream\n\nFor example:\n\n\`\`\`text\n${RAW.replace(/\n+$/, '')}\n\`\`\``)
+  t.same(describeEventStreams(output), output, 'a described document is described already')
+
+  const text = describeEventStreams(documentWith('3.1.0', { schema: eventObject({ type: 'string' }, { type: 'string' }), example: 'data: not json\n\n' }))
+  t.same(mediaOf(text).example, { data: 'not json' }, 'string data stays a string')
+
+  const broken = describeEventStreams(documentWith('3.1.0', { schema: eventObject({ type: 'string' }, { type: 'object' }), example: 'data: {oops\n\n' }))
+  t.notOk('example' in mediaOf(broken), 'an example whose JSON data does not parse is dropped rather than left invalid')
+  t.match(broken.paths['/s'].get.responses['200'].description, 'data: {oops', 'and still shown raw')
+
+  const fence = describeEventStreams(documentWith('3.1.0', { schema: eventObject({ type: 'string' }, { type: 'string' }), example: 'data: ```\n\n' }))
+  t.match(fence.paths['/s'].get.responses['200'].description, /~~~~text\ndata: ```\n~~~~$/, 'a raw stream holding a fence gets another fence')
+
+  const empty = describeEventStreams(documentWith('3.1.0', { schema: eventObject({ type: 'string' }, { type: 'object' }), example: ': only a comment\n\n' }))
+  t.notOk('example' in mediaOf(empty), 'a raw stream without an event gives no example')
+
+  const other = documentWith('3.1.0', { schema: { type: 'object' } })
+  t.same(describeEventStreams(other), other, 'a stream without a raw example is left as it is')
+})
+
+t.test('apps generate 3.1 (the default) or 3.2; servers, license and the security requirement are always present', async (t) => {
+  const Price = Type.Object({ symbol: Type.String(), price: Type.Number() }, { $id: 'Price' })
+  class Prices extends ServerSideEventsView({ data: Price, events: ['price'] }) {
+    async * events () { yield { event: 'price' as const, data: { symbol: 'A', price: 1 } } }
+    @sseRoute('/notes', { data: Type.String() })
+    async * notes () { yield { data: 'hi' } }
+  }
+  async function documentIn (options: object): Promise<any> {
+    const app = await createApp({ env: {}, fastify: { logger: false }, broker: new MemoryBroker(), ...options })
+    t.teardown(() => app.close())
+    await app.register(new ViewRouter().registerView(Prices, { prefix: '/prices' }).registerView(SubscriptionView(), { prefix: '/events' }).plugin)
+    return documentOf(app)
+  }
+  const v31 = await documentIn({})
+  const v32 = await documentIn({ openapiVersion: '3.2.0', license: { name: 'MIT', identifier: 'MIT' }, servers: [{ url: 'https://api.example.org' }] })
+  for (const [document, version] of [[v31, '3.1'], [v32, '3.2']] as const) {
+    const validator = new Validator()
+    t.same(await validator.validate(structuredClone(document)), { valid: true }, `${version}: an independent validator accepts it`)
+    t.equal(validator.version, version)
+  }
+  t.equal(v31.openapi, '3.1.0')
+  t.same([v31.servers, v31.security, v31.info.license], [[{ url: '/' }], [], undefined], 'defaults: the serving host, and no requirement said explicitly')
+  t.same([v32.servers, v32.info.license], [[{ url: 'https://api.example.org' }], { name: 'MIT', identifier: 'MIT' }])
+
+  t.equal(v32.openapi, '3.2.0')
+  const prices = v32.paths['/prices'].get.responses['200'].content['text/event-stream']
+  t.same(Object.keys(prices).sort(), ['examples', 'itemSchema'])
+  t.same(prices.itemSchema.properties.data, { type: 'string', contentMediaType: 'application/json', contentSchema: { $ref: '#/components/schemas/Price' } })
+  t.match(prices.examples.stream.serializedValue, /^id: .+\nevent: price\ndata: \{"symbol":"","price":0\}\n\n$/)
+  t.same(v32.paths['/prices/notes'].get.responses['200'].content['text/event-stream'].itemSchema.properties.data, { type: 'string' }, 'string data: the string itself')
+  const topics = v32.paths['/events'].get.responses['200'].content['text/event-stream']
+  t.same(topics.itemSchema.properties.data, { type: 'string', description: 'The published data (JSON)', contentMediaType: 'application/json', contentSchema: {} })
+  t.match(topics.examples.stream.serializedValue, 'event: subscribed\ndata: {"topics":["tasks"]}\n\n')
+
+  t.same(v31.paths['/prices'].get.responses['200'].content['text/event-stream'].schema.properties.data, { $ref: '#/components/schemas/Price' }, '3.1 keeps data as its parsed JSON')
+})
+
+t.test('an unknown OpenAPI version stops startup naming the setting and the versions it accepts', async (t) => {
+  await t.rejects(createApp({ env: {}, fastify: { logger: false }, openapiVersion: '3.0.3' as any }), {
+    code: 'FVIEWS_ERR_OPTION_INVALID',
+    message: /openapiVersion.*'3\.1\.0' \(default\) or '3\.2\.0'/
+  })
+  await t.rejects(createApp({ env: {}, fastify: { logger: false }, license: { url: 'https://x' } as any }), { code: 'FVIEWS_ERR_OPTION_INVALID', message: /license/ })
+})

@@ -3,7 +3,7 @@
  * are named after their TypeBox `$id` (never `def-N`), and the problem document is one shared component.
  */
 import type { FastifyInstance } from 'fastify'
-import type { FastifyDynamicSwaggerOptions, SwaggerOptions } from '@fastify/swagger'
+import type { FastifyDynamicSwaggerOptions, SwaggerOptions, SwaggerTransformObject } from '@fastify/swagger'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
 import { describeEventStreams } from './event-streams.js'
 
@@ -49,6 +49,14 @@ export const openapiRefResolver: NonNullable<FastifyDynamicSwaggerOptions['refRe
 }
 
 /**
+ * The document pass the plugin gives @fastify/swagger: event streams described for the document's version
+ * (lib/openapi/event-streams.ts). Exported for an app that registers its own @fastify/swagger:
+ * `app.register(swagger, { openapi: {...}, refResolver: openapiRefResolver, transformObject: openapiTransformObject })`.
+ */
+export const openapiTransformObject: SwaggerTransformObject = (object) =>
+  'openapiObject' in object ? describeEventStreams(object.openapiObject) : object.swaggerObject
+
+/**
  * Adds a schema the library's routes share. Fastify copies it into every child scope, and a router
  * mounted before the plugin already added its own copy there: Fastify then throws
  * FST_ERR_SCH_ALREADY_PRESENT after the schema is in this scope (test/app/coexistence.test.ts) - the
@@ -89,7 +97,7 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
     },
     refResolver: openapiRefResolver,
     // Event streams are described for the document's version once the whole document exists.
-    transformObject: (object) => describeEventStreams((object as { openapiObject: object }).openapiObject)
+    transformObject: openapiTransformObject
   }
   await app.register(swagger, swaggerOptions)
   if (options.docsPath !== false) {

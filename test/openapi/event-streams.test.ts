@@ -133,3 +133,22 @@ t.test('an unknown OpenAPI version stops startup naming the setting and the vers
   })
   await t.rejects(createApp({ env: {}, fastify: { logger: false }, license: { url: 'https://x' } as any }), { code: 'FVIEWS_ERR_OPTION_INVALID', message: /license/ })
 })
+
+t.test("an app's own @fastify/swagger gets the same description through openapiTransformObject", async (t) => {
+  const { default: Fastify } = await import('fastify')
+  const { default: swagger } = await import('@fastify/swagger')
+  const { default: fastifyViews, openapiRefResolver, openapiTransformObject } = await import('../../lib/index.js')
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  await app.register(swagger, { openapi: { openapi: '3.2.0', info: { title: 'Mine', version: '1.0.0' } }, refResolver: openapiRefResolver, transformObject: openapiTransformObject })
+  await app.register(fastifyViews)
+  class Ticks extends ServerSideEventsView({ data: Type.Object({ n: Type.Integer() }), events: ['tick'] }) {
+    async * events () { yield { event: 'tick' as const, data: { n: 1 } } }
+  }
+  await app.register(new ViewRouter().registerView(Ticks, { prefix: '/ticks' }).plugin)
+  const document: any = await documentOf(app)
+  t.same(await new Validator().validate(structuredClone(document)), { valid: true })
+  const media = document.paths['/ticks'].get.responses['200'].content['text/event-stream']
+  t.same(media.itemSchema.properties.data, { type: 'string', contentMediaType: 'application/json', contentSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } })
+  t.same(media.examples.stream.serializedValue.split('\n').slice(1), ['event: tick', 'data: {"n":0}', '', ''])
+})

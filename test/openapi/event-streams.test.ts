@@ -152,3 +152,79 @@ t.test("an app's own @fastify/swagger gets the same description through openapiT
   t.same(media.itemSchema.properties.data, { type: 'string', contentMediaType: 'application/json', contentSchema: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] } })
   t.same(media.examples.stream.serializedValue.split('\n').slice(1), ['event: tick', 'data: {"n":0}', '', ''])
 })
+
+t.test('malformed documents and odd streams: nothing throws, only event-stream responses change', async (t) => {
+  for (const document of [{}, { openapi: '3.2.0', paths: null }, { openapi: 3, paths: { '/a': null, '/b': { get: null, summary: 'x' }, '/c': { get: { responses: null } } } },
+    { openapi: '3.2.0', paths: { '/a': { get: { responses: { 200: { content: [] }, 201: null, 202: { content: { 'text/event-stream': null } } } } } } }]) {
+    t.same(describeEventStreams(document), document, JSON.stringify(document))
+  }
+  const json = { 'application/json': { schema: { type: 'object' }, example: 'event: x\ndata: 1\n\n' } }
+  const untouched = documentWith('3.2.0', { schema: eventObject({ type: 'string' }, { type: 'object' }) })
+  untouched.paths['/s'].get.responses['200'].content = { ...untouched.paths['/s'].get.responses['200'].content, ...json }
+  t.same(describeEventStreams(untouched).paths['/s'].get.responses['200'].content['application/json'], json['application/json'], 'another media type is left alone')
+
+  const objectExample = describeEventStreams(documentWith('3.2.0', { schema: eventObject({ type: 'string' }, { type: 'object' }), example: { data: '{}' } }))
+  t.same(mediaOf(objectExample).example, { data: '{}' }, 'an example that is not a raw stream stays as given')
+
+  const missing = describeEventStreams(documentWith('3.2.0', { schema: { $ref: '#/components/schemas/Nowhere' } }))
+  t.same(mediaOf(missing).itemSchema, { $ref: '#/components/schemas/Nowhere' }, 'a reference to nothing stays a reference')
+  const escaped = describeEventStreams(documentWith('3.2.0', { schema: eventObject({ type: 'string' }, { $ref: '#/components/schemas/a~1b' }) }, { 'a/b': { type: 'string' } }))
+  t.same(mediaOf(escaped).itemSchema.properties.data, { $ref: '#/components/schemas/a~1b' }, 'a JSON-pointer-escaped reference is resolved')
+
+  // A stream parsed as the WHATWG algorithm says: CRLF and CR line ends, a field without a colon, an id with NUL ignored, a bad retry ignored.
+  const odd = describeEventStreams(documentWith('3.1.0', { schema: eventObject({ type: 'string' }, { type: 'string' }), example: 'retry: soon\r\nid: a\0b\r\ndata\rdata:x\n\n' }))
+  t.same(mediaOf(odd).example, { data: '\nx' })
+
+  // A response object shared by two operations is described once.
+  const shared = { description: 'Shared', content: { 'text/event-stream': { schema: eventObject({ type: 'string' }, { type: 'object' }), example: 'data: {}\n\n' } } }
+  const twice = describeEventStreams({ openapi: '3.1.0', paths: { '/a': { get: { responses: { 200: shared } } }, '/b': { get: { responses: { 200: shared } } } }, components: { responses: { Stream: shared } } })
+  t.equal(twice.paths['/a'].get.responses['200'].description, 'Shared\n\nFor example:\n\n```text\ndata: {}\n```')
+  t.equal(twice.paths['/b'].get.responses['200'], twice.paths['/a'].get.responses['200'])
+})
+
+t.test("what lib/sse/event-schema.ts documents is described conformingly: 3.1 examples fit the schema, 3.2's raw events fit itemSchema and their data contentSchema", async (t) => {
+  const { Ajv2020 } = await import('ajv/dist/2020.js')
+  const { compileEvents } = await import('../../lib/sse/event-schema.js')
+  const Quote = Type.Object({ symbol: Type.String({ minLength: 1 }), price: Type.Number() })
+  const definitions = {
+    'one data schema, names listed': { data: Quote, events: ['price', 'close'] },
+    'a schema per event, one a string': { events: { price: Quote, note: Type.String(), count: Type.Integer() } },
+    'string data, no names': { data: Type.String() },
+    'any JSON': {}
+  }
+  for (const [label, definition] of Object.entries(definitions)) {
+    const events = compileEvents(definition, label)
+    const media = { schema: events.documentation, example: events.example }
+    const v31 = describeEventStreams(documentWith('3.1.0', structuredClone(media)))
+    const ajv = new Ajv2020({ strict: false })
+    t.ok(ajv.validate(mediaOf(v31).schema, mediaOf(v31).example), `${label}, 3.1: the example event conforms to the schema ${JSON.stringify(ajv.errors)}`)
+
+    const v32 = mediaOf(describeEventStreams(documentWith('3.2.0', structuredClone(media))))
+    const item = v32.itemSchema
+    const raw = parseEventStreamFor(v32.examples.stream.serializedValue)
+    t.equal(raw.length, events.example.split('\n\n').length - 1, `${label}, 3.2: every example event is checked`)
+    for (const event of raw) {
+      t.ok(ajv.validate(item, event), `${label}, 3.2: ${JSON.stringify(event)} conforms to itemSchema ${JSON.stringify(ajv.errors)}`)
+      const branch = item.oneOf === undefined ? item : item.oneOf.find((candidate: any) => candidate.properties.event.enum?.includes(event.event) ?? candidate.properties.event.const === event.event)
+      const data = branch.properties.data
+      if (data.contentMediaType === 'application/json') {
+        t.ok(ajv.validate(data.contentSchema, JSON.parse(event.data as string)), `${label}, 3.2: its data is JSON of the contentSchema`)
+      } else {
+        t.equal(data.type, 'string', `${label}, 3.2: data that is not JSON is a string schema`)
+        t.ok(ajv.validate(data, event.data))
+      }
+    }
+  }
+})
+
+/** The events of a raw stream as the OAS 3.2 model sees them: fields as strings, retry a number. */
+function parseEventStreamFor (raw: string): Array<Record<string, unknown>> {
+  return raw.split('\n\n').filter((frame) => frame !== '').map((frame) => {
+    const event: Record<string, unknown> = {}
+    for (const line of frame.split('\n')) {
+      const [field, ...rest] = line.split(': ')
+      event[field] = field === 'data' && typeof event.data === 'string' ? `${event.data}\n${rest.join(': ')}` : rest.join(': ')
+    }
+    return event
+  })
+}

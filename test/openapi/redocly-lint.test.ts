@@ -13,6 +13,8 @@ import { promisify } from 'node:util'
 import { generateDocuments } from '../helpers/openapi-documents.js'
 
 const run = promisify(execFile)
+// Each tsc or CLI run takes seconds alone, several times that on a busy machine: not a timed assertion.
+t.setTimeout(360_000)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = join(ROOT, 'node_modules/@redocly/cli/bin/cli.js')
 

@@ -182,35 +182,45 @@ t.test('malformed documents and odd streams: nothing throws, only event-stream r
   t.equal(twice.paths['/b'].get.responses['200'], twice.paths['/a'].get.responses['200'])
 })
 
-t.test("what lib/sse/event-schema.ts documents is described conformingly: 3.1 examples fit the schema, 3.2's raw events fit itemSchema and their data contentSchema", async (t) => {
+t.test("every event stream a view or subscription documents is described conformingly: 3.1 examples fit the schema, 3.2's raw events fit itemSchema and their data contentSchema", async (t) => {
   const { Ajv2020 } = await import('ajv/dist/2020.js')
-  const { compileEvents } = await import('../../lib/sse/event-schema.js')
   const Quote = Type.Object({ symbol: Type.String({ minLength: 1 }), price: Type.Number() })
-  const definitions = {
-    'one data schema, names listed': { data: Quote, events: ['price', 'close'] },
-    'a schema per event, one a string': { events: { price: Quote, note: Type.String(), count: Type.Integer() } },
-    'string data, no names': { data: Type.String() },
-    'any JSON': {}
+  const definitions: Record<string, object> = {
+    'one-data-schema': { data: Quote, events: ['price', 'close'] },
+    'a-schema-per-event': { events: { price: Quote, note: Type.String(), count: Type.Integer() } },
+    'string-data': { data: Type.String() },
+    'any-json': {}
   }
-  for (const [label, definition] of Object.entries(definitions)) {
-    const events = compileEvents(definition, label)
-    const media = { schema: events.documentation, example: events.example }
-    const v31 = describeEventStreams(documentWith('3.1.0', structuredClone(media)))
-    const ajv = new Ajv2020({ strict: false })
-    t.ok(ajv.validate(mediaOf(v31).schema, mediaOf(v31).example), `${label}, 3.1: the example event conforms to the schema ${JSON.stringify(ajv.errors)}`)
+  // Through the public API only, so the test follows the builders wherever they live.
+  async function documentIn (openapiVersion: '3.1.0' | '3.2.0'): Promise<any> {
+    const app = await createApp({ env: {}, fastify: { logger: false }, broker: new MemoryBroker(), openapiVersion })
+    t.teardown(() => app.close())
+    const router = new ViewRouter().registerView(SubscriptionView(), { prefix: '/topics' })
+    for (const [label, definition] of Object.entries(definitions)) {
+      const Stream = ServerSideEventsView(definition as any)
+      router.registerView(class extends Stream { async * events (): AsyncGenerator<never> {} }, { prefix: `/${label}`, name: label.replace(/-/g, '') })
+    }
+    await app.register(router.plugin)
+    return documentOf(app)
+  }
+  const [v31, v32] = [await documentIn('3.1.0'), await documentIn('3.2.0')]
+  const ajv = new Ajv2020({ strict: false })
+  for (const path of [...Object.keys(definitions).map((label) => `/${label}`), '/topics']) {
+    const media31 = v31.paths[path].get.responses['200'].content['text/event-stream']
+    t.ok(ajv.validate(media31.schema, media31.example), `${path}, 3.1: the example event conforms to the schema ${JSON.stringify(ajv.errors)}`)
 
-    const v32 = mediaOf(describeEventStreams(documentWith('3.2.0', structuredClone(media))))
-    const item = v32.itemSchema
-    const raw = parseEventStreamFor(v32.examples.stream.serializedValue)
-    t.equal(raw.length, events.example.split('\n\n').length - 1, `${label}, 3.2: every example event is checked`)
+    const media32 = v32.paths[path].get.responses['200'].content['text/event-stream']
+    const item = media32.itemSchema
+    const raw = parseEventStreamFor(media32.examples.stream.serializedValue)
+    t.ok(raw.length >= 1, `${path}, 3.2: the example has events`)
     for (const event of raw) {
-      t.ok(ajv.validate(item, event), `${label}, 3.2: ${JSON.stringify(event)} conforms to itemSchema ${JSON.stringify(ajv.errors)}`)
+      t.ok(ajv.validate(item, event), `${path}, 3.2: ${JSON.stringify(event)} conforms to itemSchema ${JSON.stringify(ajv.errors)}`)
       const branch = item.oneOf === undefined ? item : item.oneOf.find((candidate: any) => candidate.properties.event.enum?.includes(event.event) ?? candidate.properties.event.const === event.event)
       const data = branch.properties.data
       if (data.contentMediaType === 'application/json') {
-        t.ok(ajv.validate(data.contentSchema, JSON.parse(event.data as string)), `${label}, 3.2: its data is JSON of the contentSchema`)
+        t.ok(ajv.validate(data.contentSchema, JSON.parse(event.data as string)), `${path}, 3.2: its data is JSON of the contentSchema`)
       } else {
-        t.equal(data.type, 'string', `${label}, 3.2: data that is not JSON is a string schema`)
+        t.equal(data.type, 'string', `${path}, 3.2: data that is not JSON is a string schema`)
         t.ok(ajv.validate(data, event.data))
       }
     }

@@ -32,7 +32,8 @@ export type {
   Member, StaticOf, ResponseBodyOf, Verb
 } from './views/types.js'
 export { ViewRouter, VIEW_ROUTE_CONFIG, type ViewRouterOptions, type RegisterViewOptions, type MountedRoute } from './router/view-router.js'
-export { registerOpenAPI, openapiRefResolver, OPENAPI_VERSION, type OpenAPIOptions } from './openapi/swagger.js'
+export { registerOpenAPI, openapiRefResolver, openapiTransformObject, OPENAPI_VERSION, OPENAPI_VERSIONS, type OpenAPIOptions, type OpenAPIVersion } from './openapi/swagger.js'
+export { describeEventStreams } from './openapi/event-streams.js'
 
 // Server-Sent Events
 export { encodeFrame, encodeComment, encodeData, type SSEFrameFields } from './sse/encoder.js'

@@ -67,7 +67,15 @@ function crmViews (store: CrmStore) {
     }
   }
 
-  class ThreadComments extends ListCreateView({ model: Comment, create: CommentInput, params: Type.Object({ threadId: Type.Integer() }), tags: ['comments'] }) {
+  // The statuses each handler can send, beyond the framework's own (400, 413, 415, 500): 401 from the API's
+  // onRequest hook, 403 and 404 from the handlers below.
+  class ThreadComments extends ListCreateView({
+    model: Comment,
+    create: CommentInput,
+    params: Type.Object({ threadId: Type.Integer() }),
+    tags: ['comments'],
+    docs: { list: { errors: [401, 403, 404] }, create: { errors: [401, 403, 404] } }
+  }) {
     /** The thread of the URL: 404 when there is none, 403 when it belongs to another workspace. */
     private thread (): Thread {
       const thread = store.thread(this.params.threadId)
@@ -86,7 +94,13 @@ function crmViews (store: CrmStore) {
     }
   }
 
-  class Comments extends RetrieveUpdateDestroyView({ model: Comment, update: CommentInput, id: Type.Integer(), tags: ['comments'] }) {
+  class Comments extends RetrieveUpdateDestroyView({
+    model: Comment,
+    update: CommentInput,
+    id: Type.Integer(),
+    tags: ['comments'],
+    docs: { retrieve: { errors: [401] }, update: { errors: [401, 403] }, partialUpdate: { errors: [401, 403] }, destroy: { errors: [401, 403] } }
+  }) {
     /** The comment, if the user may see it (another workspace's comment is not found); 403 to change one that is not theirs. */
     private find (id: number, change: boolean): Comment | undefined {
       const user = userOf(this.request)
@@ -135,6 +149,9 @@ function crmViews (store: CrmStore) {
     retry: 1000,
     tags: ['events'],
     operationId: 'subscribe',
+    errors: [401],
+    // EventSource cannot set headers: the token may come as ?access_token= (documented as its own scheme).
+    security: [{ bearer: [] }, { accessToken: [] }],
     summary: 'Subscribe to comment topics',
     description: 'Topics: `comments` (moderators), `thread:<id>`, `comment:<id>` (users of the workspace). ' +
       'Events `comment:created`, `comment:updated`, `comment:deleted` with data `{ id, threadId }`. ' +
@@ -157,6 +174,12 @@ export async function build (options: CrmOptions = {}): Promise<FastifyInstance>
     version: '1.0.0',
     description: 'Comment threads per workspace, with per-topic authorization of the event stream. ' +
       'Every API route needs `Authorization: Bearer <token>`; the demo tokens are alice-token, bob-token, carol-token and dave-token.',
+    license: { name: 'MIT', identifier: 'MIT' },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'A demo token: alice-token, bob-token, carol-token or dave-token' },
+      accessToken: { type: 'apiKey', in: 'query', name: 'access_token', description: 'The bearer token in the URL, for EventSource (which cannot set headers)' }
+    },
+    security: [{ bearer: [] }],
     ...appOptions
   })
 

@@ -65,9 +65,16 @@ const announce = (event: 'task:created' | 'task:updated' | 'task:deleted') => pu
   extractData: (_result, context) => ({ id: changedId(context) })
 })
 
+/** The list's filter: `GET /tasks?done=false` answers the open tasks (and `?done=maybe` a 400 problem). */
+const TaskFilter = Type.Object({ done: Type.Optional(Type.Boolean({ description: 'Only the tasks that are done (true) or open (false)' })) })
+
 export function taskViews (store: TaskRepository) {
-  return class Tasks extends ModelViewSet({ model: Task, create: TaskCreate, update: TaskUpdate, id: Type.Integer({ minimum: 1 }), tags: ['tasks'] }) {
-    list () { return store.all() }
+  return class Tasks extends ModelViewSet({ model: Task, create: TaskCreate, update: TaskUpdate, id: Type.Integer({ minimum: 1 }), querystring: TaskFilter, tags: ['tasks'] }) {
+    async list () {
+      const { done } = this.query
+      const tasks = await store.all()
+      return done === undefined ? tasks : tasks.filter((task) => task.done === done)
+    }
     retrieve (id: number) { return store.get(id) }
 
     @announce('task:created')
@@ -99,6 +106,7 @@ export async function build (options: QuickstartOptions = {}): Promise<FastifyIn
   const app = await createApp({
     title: 'fastify-views quickstart',
     version: '1.0.0',
+    license: { name: 'MIT', identifier: 'MIT' },
     description: 'A task API that announces its changes as Server-Sent Events on the topics `tasks` and `task:<id>`.',
     ...appOptions
   })

@@ -95,6 +95,7 @@ export async function build (options: StocksOptions = {}): Promise<FastifyInstan
   const app = await createApp({
     title: 'fastify-views stocks',
     version: '1.0.0',
+    license: { name: 'MIT', identifier: 'MIT' },
     description: 'Stock prices as typed Server-Sent Events (fastapi-views\' SSE example).',
     ...appOptions
   })

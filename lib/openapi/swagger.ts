@@ -3,25 +3,39 @@
  * are named after their TypeBox `$id` (never `def-N`), and the problem document is one shared component.
  */
 import type { FastifyInstance } from 'fastify'
-import type { FastifyDynamicSwaggerOptions, SwaggerOptions } from '@fastify/swagger'
+import type { FastifyDynamicSwaggerOptions, SwaggerOptions, SwaggerTransformObject } from '@fastify/swagger'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
+import { describeEventStreams } from './event-streams.js'
 
 export interface OpenAPIOptions {
   title?: string
   version?: string
   description?: string
+  /** The document's servers (default `[{ url: '/' }]`: the server that serves the document, as OpenAPI reads an absent list). */
   servers?: Array<{ url: string, description?: string }>
+  /** The API's license, e.g. `{ name: 'MIT', identifier: 'MIT' }` (an SPDX `identifier`, or a `url`). */
+  license?: { name: string, identifier?: string, url?: string }
   /** Path of Swagger UI; the JSON document is served at `<path>/json`. `false` turns both off. */
   docsPath?: string | false
-  /** OpenAPI version of the generated document. */
-  openapiVersion?: '3.1.0'
+  /**
+   * OpenAPI version of the generated document (default '3.1.0'). '3.2.0' describes each event stream with
+   * `itemSchema` (one event: `{ data, event, id, retry }`, JSON data as `contentMediaType` +
+   * `contentSchema`); docs/openapi.md measures which tools read which.
+   */
+  openapiVersion?: OpenAPIVersion
   /** Security schemes, e.g. `{ bearer: { type: 'http', scheme: 'bearer' } }` (Swagger UI then offers "Authorize"). */
   securitySchemes?: Record<string, Record<string, unknown>>
-  /** Security requirements of every operation unless it sets its own, e.g. `[{ bearer: [] }]`. */
+  /**
+   * Security requirements of every operation unless it sets its own, e.g. `[{ bearer: [] }]`. Default `[]`:
+   * no requirement, said explicitly (linters such as Redocly's `security-defined` ask every document to).
+   */
   security?: Array<Record<string, string[]>>
 }
 
-export const OPENAPI_VERSION = '3.1.0'
+export type OpenAPIVersion = '3.1.0' | '3.2.0'
+export const OPENAPI_VERSIONS: readonly OpenAPIVersion[] = ['3.1.0', '3.2.0']
+/** The default: see docs/openapi.md for the measurement it is chosen from. */
+export const OPENAPI_VERSION: OpenAPIVersion = '3.1.0'
 
 /**
  * The component naming the plugin gives @fastify/swagger: a schema with an `$id` is the component of that
@@ -33,6 +47,14 @@ export const openapiRefResolver: NonNullable<FastifyDynamicSwaggerOptions['refRe
     return typeof json.$id === 'string' ? json.$id : `schema${index}`
   }
 }
+
+/**
+ * The document pass the plugin gives @fastify/swagger: event streams described for the document's version
+ * (lib/openapi/event-streams.ts). Exported for an app that registers its own @fastify/swagger:
+ * `app.register(swagger, { openapi: {...}, refResolver: openapiRefResolver, transformObject: openapiTransformObject })`.
+ */
+export const openapiTransformObject: SwaggerTransformObject = (object) =>
+  'openapiObject' in object ? describeEventStreams(object.openapiObject) : object.swaggerObject
 
 /**
  * Adds a schema the library's routes share. Fastify copies it into every child scope, and a router
@@ -66,13 +88,16 @@ export async function registerOpenAPI (app: FastifyInstance, options: OpenAPIOpt
       info: {
         title: options.title ?? 'API',
         version: options.version ?? '1.0.0',
-        ...(options.description === undefined ? {} : { description: options.description })
+        ...(options.description === undefined ? {} : { description: options.description }),
+        ...(options.license === undefined ? {} : { license: options.license })
       },
-      ...(options.servers === undefined ? {} : { servers: options.servers }),
+      servers: options.servers ?? [{ url: '/' }],
       ...(options.securitySchemes === undefined ? {} : { components: { securitySchemes: options.securitySchemes as any } }),
-      ...(options.security === undefined ? {} : { security: options.security })
+      security: options.security ?? []
     },
-    refResolver: openapiRefResolver
+    refResolver: openapiRefResolver,
+    // Event streams are described for the document's version once the whole document exists.
+    transformObject: openapiTransformObject
   }
   await app.register(swagger, { ...swaggerOptions, decorator: OWN_DOCUMENT })
   const own = (app as unknown as Record<string, DocumentFunction>)[OWN_DOCUMENT]

@@ -1,6 +1,7 @@
 /**
  * Swagger UI at /docs, in Chromium: it renders each example's document, lists the SSE operations with the
- * `text/event-stream` media type, and shows the schema of one event (and a raw example of the stream).
+ * `text/event-stream` media type, and shows the schema of one event, an example event that conforms to it,
+ * and the raw stream in the response's description.
  */
 import t from 'tap'
 import type { Locator, Page } from 'playwright-core'
@@ -50,6 +51,9 @@ async function schemaText (row: Locator): Promise<string> {
   return row.locator('.model-box').innerText()
 }
 
+/** The raw example stream, shown in the response's description (a fenced block). */
+const rawStream = (row: Locator) => row.locator('.response-col_description pre').first().innerText()
+
 const mediaTypes = (row: Locator) => row.locator('select.content-type option').evaluateAll((options) => options.map((option) => (option as HTMLOptionElement).value))
 
 t.test('Swagger UI renders the stocks streams as text/event-stream with the schema of their events', async (t) => {
@@ -59,8 +63,8 @@ t.test('Swagger UI renders the stocks streams as text/event-stream with the sche
 
   const prices = await success(docs, 'operations-stocks-stocksEvents')
   t.same(await mediaTypes(prices), ['text/event-stream'])
-  const example = await prices.locator('pre.example').innerText()
-  t.match(example, 'event: price\ndata: {"symbol":"AAPL","price":182.5}', 'a raw example of the stream')
+  t.match(JSON.parse(await prices.locator('pre.example').innerText()), { event: 'price', data: { symbol: 'AAPL', price: 182.5 } }, 'an example event, as the schema describes it')
+  t.match(await rawStream(prices), 'event: price\ndata: {"symbol":"AAPL","price":182.5}', 'a raw example of the stream')
   const schema = await schemaText(prices)
   for (const field of ['id', 'event', 'retry', 'data', 'symbol', 'Ticker symbol', 'price', 'Price in USD']) {
     t.match(schema, field, `the event schema shows ${field}`)
@@ -69,7 +73,8 @@ t.test('Swagger UI renders the stocks streams as text/event-stream with the sche
 
   const custom = await success(docs, 'operations-stocks-stocksCustomEvents')
   t.same(await mediaTypes(custom), ['text/event-stream'])
-  t.match(await custom.locator('pre.example').innerText(), 'event: data\ndata: {"id":1,"name":"first"}')
+  t.match(JSON.parse(await custom.locator('pre.example').innerText()), { event: 'data', data: { id: 1, name: 'first' } })
+  t.match(await rawStream(custom), 'event: data\ndata: {"id":1,"name":"first"}')
   const customSchema = await schemaText(custom)
   t.match(customSchema, /event[\s\S]*Enum[\s\S]*"data"[\s\S]*data[\s\S]*id[\s\S]*integer[\s\S]*name[\s\S]*string/, 'the event name, then the data: an APIModel { id, name }')
 })
@@ -81,7 +86,8 @@ t.test('Swagger UI renders the quickstart: the task operations and the /events s
 
   const events = await success(docs, 'operations-events-subscribe')
   t.same(await mediaTypes(events), ['text/event-stream'])
-  t.match(await events.locator('pre.example').innerText(), 'event: subscribed\ndata: {"topics":["tasks"]}')
+  t.match(JSON.parse(await events.locator('pre.example').innerText()), { event: 'subscribed', data: { topics: ['tasks'] } })
+  t.match(await rawStream(events), 'event: subscribed\ndata: {"topics":["tasks"]}')
   const schema = await schemaText(events)
   for (const field of ['id', 'event', 'data', 'Resume cursor', 'subscribed', 'reset']) t.match(schema, field, `the event schema shows ${field}`)
   // The parameters: the topics, and the resume cursor for clients that cannot send Last-Event-ID.

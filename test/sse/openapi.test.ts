@@ -43,6 +43,13 @@ const oneEvent = (name: string, data: string) => ({
   required: ['event', 'data']
 })
 
+/** The raw stream a 3.1 response shows in its description (its `example` is one event, as the schema describes it). */
+function rawExample (response: { description: string }): string {
+  const match = /\n\nFor example:\n\n```text\n([\s\S]*)\n```$/.exec(response.description)
+  if (match === null) throw new Error(`no raw example in ${JSON.stringify(response.description)}`)
+  return `${match[1]}\n\n`
+}
+
 function parse (example: string): EventSourceMessage[] {
   const events: EventSourceMessage[] = []
   createParser({ onEvent: (event) => events.push(event) }).feed(example)
@@ -63,8 +70,8 @@ t.test('SSE operations are documented as text/event-stream with an event schema,
   for (const [name, op] of [['events', prices], ['market', market], ['changes', changes]] as const) {
     const ok = op.responses['200']
     t.same(Object.keys(ok.content), ['text/event-stream'], `${name}: exactly one content type`)
-    t.equal(ok.description, 'A stream of Server-Sent Events (text/event-stream); each event is described by the schema')
-    t.equal(typeof ok.content['text/event-stream'].example, 'string', `${name}: a raw-text example`)
+    t.equal(ok.description.split('\n\n')[0], 'A stream of Server-Sent Events (text/event-stream); each event is described by the schema')
+    t.equal(typeof ok.content['text/event-stream'].example, 'object', `${name}: the example is one event, as the schema describes it`)
     t.same(op.responses['400'], { description: 'Invalid request: the problem document lists each failing value in `errors`', content: PROBLEM })
     t.same(op.responses['500'], { description: 'Internal error (details are logged with the request id, never sent)', content: PROBLEM })
     t.same(op.parameters.filter((p: any) => p.name === 'lastEventId' || p.name === 'last-event-id'), LAST_EVENT_ID_PARAMETERS, `${name}: the resume inputs`)
@@ -93,14 +100,18 @@ t.test('SSE operations are documented as text/event-stream with an event schema,
 
   t.same(Object.keys(document.components.schemas).sort(), ['ProblemDetails', 'StockPrice', 'Task', 'TradingHalt', 'ValidationIssue'])
 
-  // The examples are real event streams: parsed, each frame names a documented event and carries JSON data.
+  // The raw examples are real event streams: parsed, each frame names a documented event and carries JSON data.
   const uuid = '0195b4d2-7c3e-7d1a-9f1e-3a2b1c0d9e8f'
-  t.same(parse(prices.responses['200'].content['text/event-stream'].example), [{ id: uuid, event: 'price', data: '{"symbol":"","price":0}' }])
-  t.same(parse(market.responses['200'].content['text/event-stream'].example), [
+  t.same(parse(rawExample(prices.responses['200'])), [{ id: uuid, event: 'price', data: '{"symbol":"","price":0}' }])
+  t.same(parse(rawExample(market.responses['200'])), [
     { id: uuid, event: 'price', data: '{"symbol":"","price":0}' },
     { id: uuid, event: 'halt', data: '{"reason":""}' }
   ])
-  t.same(parse(changes.responses['200'].content['text/event-stream'].example), [{ id: uuid, event: 'changed', data: '{"id":0,"title":""}' }])
+  t.same(parse(rawExample(changes.responses['200'])), [{ id: uuid, event: 'changed', data: '{"id":0,"title":""}' }])
+  // The media-type example is the stream's first event with its data parsed: it conforms to the schema.
+  t.same(prices.responses['200'].content['text/event-stream'].example, { id: uuid, event: 'price', data: { symbol: '', price: 0 } })
+  t.same(market.responses['200'].content['text/event-stream'].example, { id: uuid, event: 'price', data: { symbol: '', price: 0 } })
+  t.same(changes.responses['200'].content['text/event-stream'].example, { id: uuid, event: 'changed', data: { id: 0, title: '' } })
 })
 
 t.test('a definition may give its own example and operationId', async (t) => {
@@ -111,7 +122,8 @@ t.test('a definition may give its own example and operationId', async (t) => {
   const document: any = await documentOf(app)
   t.same(await new Validator().validate(structuredClone(document)), { valid: true })
   const op = document.paths['/counter'].get
-  t.same([op.operationId, op.description, op.responses['200'].content['text/event-stream'].example], ['watchCounter', 'Counts', 'id: 1\ndata: 1\n\n'])
+  t.same([op.operationId, op.description, rawExample(op.responses['200'])], ['watchCounter', 'Counts', 'id: 1\ndata: 1\n\n'])
+  t.same(op.responses['200'].content['text/event-stream'].example, { id: '1', data: 1 })
   t.same(op.responses['200'].content['text/event-stream'].schema.properties.data, { type: 'integer' })
   t.same(op.responses['200'].content['text/event-stream'].schema.required, ['data'], 'no names listed: the event name is optional')
 })

@@ -11,6 +11,10 @@
  *   openapi-typescript          the generated type of a GET /stocks event has `data: StockPrice`
  *   @hey-api/openapi-ts         the generated client's items are typed as what it yields at run time,
  *                               checked against the running stocks example
+ *
+ * @hey-api/openapi-ts is not a devDependency: it declares Node >= 22.18, so on Node 20 every `npm install`
+ * of the project would print EBADENGINE warnings for it. Install it for a measurement only:
+ * `npm install --no-save @hey-api/openapi-ts@0.99` (it runs on Node 20 all the same).
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -78,11 +82,15 @@ async function openapiTypescript (documents: Documents): Promise<string> {
 }
 
 async function heyApi (documents: Documents, dir: string, version: string): Promise<string> {
-  const { createClient } = await import('@hey-api/openapi-ts')
+  // A specifier in a variable: the package is installed for a measurement only (see the header).
+  const heyApiPackage = '@hey-api/openapi-ts'
+  const { createClient } = await import(heyApiPackage).catch(() => {
+    throw new Error(`${heyApiPackage} is not installed: npm install --no-save ${heyApiPackage}@0.99`)
+  }) as { createClient: (options: unknown) => Promise<unknown> }
   const input = join(dir, 'stocks.json')
   await writeFile(input, documents.find(({ name }) => name === 'stocks')!.text)
   const output = join(dir, `hey-api-${version}`)
-  await createClient({ input, output, logs: { level: 'silent' } } as any)
+  await createClient({ input, output, logs: { level: 'silent' } })
   const types = await readFile(join(output, 'types.gen.ts'), 'utf8')
   const responses = /export type StocksEventsResponses = \{[\s\S]*?\n\};/.exec(types)?.[0] ?? ''
   const typedAsEvent = /data: StockPrice;/.test(responses)

@@ -140,7 +140,7 @@ export function newEpoch (): string {
   return randomBytes(6).readUIntBE(0, 6).toString(36)
 }
 
-export abstract class Broker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> {
+export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> {
   abstract readonly backend: string
   /** The topic catalog every publish and subscription is checked against, if any. */
   readonly catalog: C

@@ -311,11 +311,16 @@ export class TopicCatalog<Def extends TopicsDefinition = TopicsDefinition> {
    */
   eventSchemas (): Record<string, TSchema> {
     const byName = new Map<string, TSchema[]>()
+    const seen = new Map<string, Set<string>>()
     for (const declaration of Object.values(this.definition)) {
       for (const [name, schema] of Object.entries(declaration.events)) {
         const list = byName.get(name) ?? []
-        if (!list.includes(schema)) list.push(schema)
+        const texts = seen.get(name) ?? new Set()
+        // Two topics declaring the same data (equal schemas, not one object) document it once.
+        const text = JSON.stringify(schema)
+        if (!texts.has(text)) { list.push(schema); texts.add(text) }
         byName.set(name, list)
+        seen.set(name, texts)
       }
     }
     const events: Record<string, TSchema> = {}

@@ -64,7 +64,8 @@ export {
   defineTopics, TopicCatalog, isTopicCatalog, type AnyTopicCatalog, type TopicsDefinition, type TopicDeclaration, type ResolvedTopic,
   type TopicEventsOf, type TopicEventsMap, type TopicNameOf, type TopicEventNameOf, type TopicEventDataOf, type TemplateOfName,
   type TemplateName, type TemplateParams, type TemplateParamNames, type TemplatesCarrying, type TopicNameCarrying,
-  type CatalogEventName, type CatalogEventData, type CatalogTopic
+  type CatalogEventName, type CatalogEventData, type CatalogTopic, type TemplateParamText, type SchemaStaticOf, type CatalogDefinitionOf, type CatalogTemplates,
+  type CatalogNameOfTemplate, type IntersectionOf
 } from './broker/catalog.js'
 export { TopicMetrics } from './topics/metrics.js'
 // Also what loads the `declare module 'fastify'` augmentation (app.broker, app.topicMetrics) for consumers.

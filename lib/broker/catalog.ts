@@ -50,34 +50,34 @@ export type TemplateParamNames<S extends string> = S extends `${string}{${infer 
 export type TemplateParams<D extends TopicDeclaration, S extends string> =
   D['params'] extends TObject ? Static<D['params']> : { [K in TemplateParamNames<S>]: string }
 
-type ParamText<V> = V extends string | number | bigint | boolean ? `${V}` : string
+export type TemplateParamText<V> = V extends string | number | bigint | boolean ? `${V}` : string
 
 /** The concrete names of a template: `'task:{id}'` with an integer `id` -> `task:${number}`. */
 export type TemplateName<S extends string, P> = S extends `${infer Head}{${infer K}}${infer Rest}`
-  ? `${Head}${ParamText<K extends keyof P ? P[K] : string>}${TemplateName<Rest, P>}`
+  ? `${Head}${TemplateParamText<K extends keyof P ? P[K] : string>}${TemplateName<Rest, P>}`
   : S
 
-type SchemaStatic<S> = S extends TSchema ? Static<S> : never
+export type SchemaStaticOf<S> = S extends TSchema ? Static<S> : never
 
 /** The map carried by a catalog's type: template -> event name -> data. */
 export type TopicEventsMap<Def extends TopicsDefinition> = {
-  [T in keyof Def]: { [E in keyof Def[T]['events']]: SchemaStatic<Def[T]['events'][E]> }
+  [T in keyof Def]: { [E in keyof Def[T]['events']]: SchemaStaticOf<Def[T]['events'][E]> }
 }
 
 /** A catalog's map of template -> event name -> data type (keyed by the template as declared). */
 export type TopicEventsOf<C> = C extends { readonly '~topics': infer M } ? M : never
 
-type DefinitionOf<C> = C extends TopicCatalog<infer D> ? D : never
-type Templates<C> = keyof DefinitionOf<C> & string
-type NameOfTemplate<C, T extends Templates<C>> = TemplateName<T, TemplateParams<DefinitionOf<C>[T], T>>
+export type CatalogDefinitionOf<C> = C extends TopicCatalog<infer D> ? D : never
+export type CatalogTemplates<C> = keyof CatalogDefinitionOf<C> & string
+export type CatalogNameOfTemplate<C, T extends CatalogTemplates<C>> = TemplateName<T, TemplateParams<CatalogDefinitionOf<C>[T], T>>
 
 /** Every topic name a catalog accepts; `string` without a catalog. */
-export type TopicNameOf<C> = [C] extends [AnyTopicCatalog] ? { [T in Templates<C>]: NameOfTemplate<C, T> }[Templates<C>] : string
+export type TopicNameOf<C> = [C] extends [AnyTopicCatalog] ? { [T in CatalogTemplates<C>]: CatalogNameOfTemplate<C, T> }[CatalogTemplates<C>] : string
 
 /** The template(s) a concrete name belongs to. */
-export type TemplateOfName<C, N extends string> = { [T in Templates<C>]: N extends NameOfTemplate<C, T> ? T : never }[Templates<C>]
+export type TemplateOfName<C, N extends string> = { [T in CatalogTemplates<C>]: N extends CatalogNameOfTemplate<C, T> ? T : never }[CatalogTemplates<C>]
 
-type Intersect<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never
+export type IntersectionOf<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never
 
 /** The events every one of the topics `N` carries; `string` without a catalog. */
 export type TopicEventNameOf<C, N extends string> = [C] extends [AnyTopicCatalog]
@@ -86,27 +86,27 @@ export type TopicEventNameOf<C, N extends string> = [C] extends [AnyTopicCatalog
 
 /** The data of event `E` on the topics `N` (what satisfies all of them); `unknown` without a catalog. */
 export type TopicEventDataOf<C, N extends string, E extends string> = [C] extends [AnyTopicCatalog]
-  ? Intersect<{ [T in TemplateOfName<C, N>]: TopicEventsOf<C>[T] extends infer M ? E extends keyof M ? M[E] : never : never }[TemplateOfName<C, N>]>
+  ? IntersectionOf<{ [T in TemplateOfName<C, N>]: TopicEventsOf<C>[T] extends infer M ? E extends keyof M ? M[E] : never : never }[TemplateOfName<C, N>]>
   : unknown
 
 /** The templates that carry event `E`. */
-export type TemplatesCarrying<C, E extends string> = { [T in Templates<C>]: E extends keyof DefinitionOf<C>[T]['events'] ? T : never }[Templates<C>]
+export type TemplatesCarrying<C, E extends string> = { [T in CatalogTemplates<C>]: E extends keyof CatalogDefinitionOf<C>[T]['events'] ? T : never }[CatalogTemplates<C>]
 
 /** Every event name of a catalog. */
-export type CatalogEventName<C> = { [T in Templates<C>]: keyof DefinitionOf<C>[T]['events'] & string }[Templates<C>]
+export type CatalogEventName<C> = { [T in CatalogTemplates<C>]: keyof CatalogDefinitionOf<C>[T]['events'] & string }[CatalogTemplates<C>]
 
 /** The data of event `E` wherever the catalog declares it. */
-export type CatalogEventData<C, E extends string> = { [T in TemplatesCarrying<C, E>]: SchemaStatic<DefinitionOf<C>[T]['events'][E]> }[TemplatesCarrying<C, E>]
+export type CatalogEventData<C, E extends string> = { [T in TemplatesCarrying<C, E>]: SchemaStaticOf<CatalogDefinitionOf<C>[T]['events'][E]> }[TemplatesCarrying<C, E>]
 
 /** The names that carry event `E`: where a publish of `E` may go. */
-export type TopicNameCarrying<C, E extends string> = { [T in TemplatesCarrying<C, E>]: NameOfTemplate<C, T> }[TemplatesCarrying<C, E>]
+export type TopicNameCarrying<C, E extends string> = { [T in TemplatesCarrying<C, E>]: CatalogNameOfTemplate<C, T> }[TemplatesCarrying<C, E>]
 
 /**
  * What `authorize` learns of one requested topic: its template and parsed parameters, narrowed by the
  * template (`if (topic.template === 'task:{id}') topic.params.id`).
  */
 export type CatalogTopic<C> = [C] extends [AnyTopicCatalog]
-  ? { [T in Templates<C>]: { readonly name: string, readonly template: T, readonly params: TemplateParams<DefinitionOf<C>[T], T> } }[Templates<C>]
+  ? { [T in CatalogTemplates<C>]: { readonly name: string, readonly template: T, readonly params: TemplateParams<CatalogDefinitionOf<C>[T], T> } }[CatalogTemplates<C>]
   : { readonly name: string, readonly template: string, readonly params: Record<string, unknown> }
 
 // ---- the run-time catalog

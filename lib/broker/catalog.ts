@@ -23,7 +23,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
 import fastJsonStringify from 'fast-json-stringify'
 import { FVIEWS_ERR_EVENT_INVALID, FVIEWS_ERR_TOPIC_CATALOG_INVALID, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
-import { printableTopic, topicProblem } from './topics.js'
+import { printableTopic, topicProblem } from './topic-names.js'
 
 // ---- the declaration
 
@@ -307,7 +307,7 @@ export class TopicCatalog<Def extends TopicsDefinition = TopicsDefinition> {
 
   /**
    * Every event name of the catalog with the schema of its data, as the SSE event-schema builder takes it
-   * (lib/sse/event-schema.ts): a name declared by several topics with different schemas gets their union.
+   * (lib/views/event-schema.ts): a name declared by several topics with different schemas gets their union.
    */
   eventSchemas (): Record<string, TSchema> {
     const byName = new Map<string, TSchema[]>()

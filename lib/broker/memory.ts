@@ -5,7 +5,8 @@
  * A client that reconnects to another process cannot resume from here: use the Redis broker for that.
  */
 import type { AnyTopicCatalog } from './catalog.js'
-import { Broker, EVENT_OVERHEAD_BYTES, HISTORY_PAGE, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, newEpoch } from './broker.js'
+import { EVENT_OVERHEAD_BYTES, HISTORY_PAGE, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './contract.js'
 import { BrokerMessage } from './message.js'
 
 interface Retention { bytes: number, windowMs: number, count: number }

@@ -43,3 +43,11 @@ export const FVIEWS_ERR_BROKER_MISSING: FViewsErrorConstructor<[string]> = creat
   'FVIEWS_ERR_BROKER_MISSING', 'Topic subscriptions (%s) need a broker, and the app has none: build it with createApp(), register fastifyViews with { broker }, or decorate app.broker', 500, TypeError)
 export const FVIEWS_ERR_TOPIC_INVALID: FViewsErrorConstructor<[string]> = createError<[string]>(
   'FVIEWS_ERR_TOPIC_INVALID', 'Invalid topic: %s', 400)
+
+// The topic catalog (lib/broker/catalog.ts): a name it does not know, data it does not declare, a bad declaration.
+export const FVIEWS_ERR_TOPIC_UNKNOWN: FViewsErrorConstructor<[string, string]> = createError<[string, string]>(
+  'FVIEWS_ERR_TOPIC_UNKNOWN', "Unknown topic '%s': %s", 400)
+export const FVIEWS_ERR_EVENT_INVALID: FViewsErrorConstructor<[string]> = createError<[string]>(
+  'FVIEWS_ERR_EVENT_INVALID', 'Event refused by the topic catalog: %s', 500, TypeError)
+export const FVIEWS_ERR_TOPIC_CATALOG_INVALID: FViewsErrorConstructor<[string, string]> = createError<[string, string]>(
+  'FVIEWS_ERR_TOPIC_CATALOG_INVALID', "Topic catalog entry '%s' is invalid: %s", 500, TypeError)

@@ -59,9 +59,18 @@ export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from
 export type { Subscription, SubscriptionSink, ControlEvent, ResetReason } from './broker/subscription.js'
 export { TopicEventIterator, type TopicEvent, type SubscribeOptions, type SubscriptionControl } from './broker/topic-events.js'
 export {
-  publishEvent, publishResult, type PublishEventOptions, type PublishContext, type PublishableResult, type PublishableHandler
+  publishEvent, publishResult, type PublishEventOptions, type PublishContext, type PublishableResult, type PublishableHandler,
+  type CatalogPublisher, type CatalogPublishOptions, type TemplateFilledBy
 } from './topics/publish-event.js'
 export { SubscriptionView, requestedTopics, type SubscriptionViewOptions, type AuthorizeTopic, type TopicRuntime } from './topics/subscription-view.js'
+// The topic catalog (issue 13): topics declared once, with each event's data schema.
+export {
+  defineTopics, TopicCatalog, isTopicCatalog, type AnyTopicCatalog, type TopicsDefinition, type TopicDeclaration, type ResolvedTopic,
+  type TopicEventsOf, type TopicEventsMap, type TopicNameOf, type TopicEventNameOf, type TopicEventDataOf, type TemplateOfName,
+  type TemplateName, type TemplateParams, type TemplateParamNames, type TemplatesCarrying, type TopicNameCarrying,
+  type CatalogEventName, type CatalogEventData, type CatalogTopic, type TemplateParamText, type SchemaStaticOf, type CatalogDefinitionOf, type CatalogTemplates,
+  type CatalogNameOfTemplate, type IntersectionOf
+} from './broker/catalog.js'
 export { TopicMetrics } from './topics/metrics.js'
 // Also what loads the `declare module 'fastify'` augmentation (app.broker, app.topicMetrics) for consumers.
 export type { FastifyViewsDecorations } from './augment.js'

@@ -2,10 +2,11 @@
  * CRM comments (fastapi-sse-events' CRM example, in TypeScript): comment threads per workspace, users with
  * roles and bearer tokens, and a subscription endpoint that authorizes every topic before anything streams.
  *
- * Topics, each published with data `{ id, threadId }` when a comment is created, updated or deleted:
+ * Topics (declared once in schemas.ts: `topics`), each published with data `{ id, threadId }` when a
+ * comment is created, updated or deleted:
  *   `comments`       every comment of every workspace: moderators only
- *   `thread:<id>`    the comments of one thread: users of the thread's workspace (and moderators)
- *   `comment:<id>`   one comment: users who may see its thread
+ *   `thread:{id}`    the comments of one thread: users of the thread's workspace (and moderators)
+ *   `comment:{id}`   one comment: users who may see its thread
  * Without a valid token every route under the API answers 401; a topic the user may not read answers 403
  * naming it, before the stream begins (never a 200 followed by an error event).
  */
@@ -13,11 +14,11 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { Type } from '@sinclair/typebox'
 import {
-  APIView, createApp, ForbiddenError, ListCreateView, NotFoundError, publishEvent, publishResult, RetrieveUpdateDestroyView,
-  SubscriptionView, UnauthorizedError, ViewRouter, type CreateAppOptions, type PublishEventOptions
+  APIView, createApp, ForbiddenError, ListCreateView, NotFoundError, publishEvent, RetrieveUpdateDestroyView,
+  SubscriptionView, UnauthorizedError, ViewRouter, type Broker, type CatalogTopic, type CreateAppOptions
 } from '../../lib/index.js'
 import { canEdit, canSee, CrmStore, USERS, userByToken } from './data.js'
-import { Comment, CommentInput, Thread, User } from './schemas.js'
+import { Comment, CommentInput, Thread, topics, User, type CommentRef } from './schemas.js'
 
 // ---- authentication: who is asking
 
@@ -49,11 +50,12 @@ export function redactToken (url: string): string {
 
 // ---- what a comment change announces
 
-/** Every change is announced on `comments`, `thread:<id>` and `comment:<id>`, as `{ id, threadId }`. */
-const commentEvent: PublishEventOptions<Comment> = {
-  topic: ({ result }) => ['comments', `thread:${result.threadId}`, `comment:${result.id}`],
-  extractData: (comment) => ({ id: comment.id, threadId: comment.threadId })
-}
+/**
+ * Every change is announced on `comments`, `thread:<id>` and `comment:<id>`. The data is the comment
+ * itself, checked against the catalog's `{ id, threadId }` by the type checker (the method's return type)
+ * and written by its schema: the content and author never reach the stream.
+ */
+const commentTopics = (comment: CommentRef) => ['comments', `thread:${comment.threadId}`, `comment:${comment.id}`] as const
 
 function crmViews (store: CrmStore) {
   class Me extends APIView({ get: { summary: 'The signed-in user', response: { 200: User }, errors: [401] } }) {
@@ -86,7 +88,7 @@ function crmViews (store: CrmStore) {
 
     list () { return store.commentsOf(this.thread().id) }
 
-    @publishEvent({ ...commentEvent, event: 'comment:created' })
+    @publishEvent(topics, { event: 'comment:created', topic: commentTopics })
     create (body: CommentInput) {
       const comment = store.add(this.thread().id, userOf(this.request).id, body.content)
       this.reply.header('location', `/comments/${comment.id}`)
@@ -114,10 +116,10 @@ function crmViews (store: CrmStore) {
 
     retrieve (id: number) { return this.find(id, false) }
 
-    @publishEvent({ ...commentEvent, event: 'comment:updated' })
+    @publishEvent(topics, { event: 'comment:updated', topic: commentTopics })
     update (id: number, body: CommentInput) { return this.find(id, true) && store.edit(id, body.content) }
 
-    @publishEvent({ ...commentEvent, event: 'comment:updated' })
+    @publishEvent(topics, { event: 'comment:updated', topic: commentTopics })
     partialUpdate (id: number, body: Partial<CommentInput>) {
       const comment = this.find(id, true)
       return comment && (body.content === undefined ? comment : store.edit(id, body.content))
@@ -128,23 +130,24 @@ function crmViews (store: CrmStore) {
       if (comment === undefined) return false
       store.remove(id)
       // destroy answers a boolean, so @publishEvent would not know the thread: publish the deleted comment here.
-      await publishResult(commentEvent, 'comment:deleted', this.request, comment)
+      await (this.request.server.broker as Broker<typeof topics>).publish(commentTopics(comment), 'comment:deleted', comment)
       return true
     }
   }
 
-  /** Called for every requested topic before the stream begins; false answers 403 naming the topic. */
-  const authorize = (request: FastifyRequest, topic: string): boolean => {
+  /**
+   * Called for every requested topic before the stream begins (a name the catalog does not know is a 400
+   * first); false answers 403 naming the topic.
+   */
+  const authorize = (request: FastifyRequest, _topic: string, { template, params }: CatalogTopic<typeof topics>): boolean => {
     const user = userOf(request)
-    if (topic === 'comments') return user.role === 'moderator'
-    const match = /^(thread|comment):(\d+)$/.exec(topic)
-    if (match === null) return false
-    const id = Number(match[2])
-    const threadId = match[1] === 'thread' ? id : store.comment(id)?.threadId
+    if (template === 'comments') return user.role === 'moderator'
+    const threadId = template === 'thread:{id}' ? params.id : store.comment(params.id)?.threadId
     return threadId !== undefined && canSee(user, store.thread(threadId))
   }
 
   const Events = SubscriptionView({
+    catalog: topics,
     authorize,
     retry: 1000,
     tags: ['events'],
@@ -154,7 +157,7 @@ function crmViews (store: CrmStore) {
     security: [{ bearer: [] }, { accessToken: [] }],
     summary: 'Subscribe to comment topics',
     description: 'Topics: `comments` (moderators), `thread:<id>`, `comment:<id>` (users of the workspace). ' +
-      'Events `comment:created`, `comment:updated`, `comment:deleted` with data `{ id, threadId }`. ' +
+      'Events `comment:created`, `comment:updated`, `comment:deleted` with data `{ id, threadId }`; a topic outside the catalog is a 400. ' +
       'Authenticate with `Authorization: Bearer <token>`, or `?access_token=<token>` from an EventSource.'
   })
 
@@ -170,6 +173,7 @@ export interface CrmOptions extends CreateAppOptions {
 export async function build (options: CrmOptions = {}): Promise<FastifyInstance> {
   const { store = new CrmStore(), ...appOptions } = options
   const app = await createApp({
+    topics,
     title: 'fastify-views CRM comments',
     version: '1.0.0',
     description: 'Comment threads per workspace, with per-topic authorization of the event stream. ' +

@@ -12,6 +12,7 @@ import { withProblemServerOptions } from '../http/client-errors.js'
 import { withStrictBodies } from '../http/validation.js'
 import type { Broker } from '../broker/broker.js'
 import { createBroker } from '../broker/create-broker.js'
+import { isTopicCatalog, type AnyTopicCatalog } from '../broker/catalog.js'
 import { resolveRetention } from '../broker/retention.js'
 import { DEFAULT_BUDGET_BYTES } from '../broker/subscription.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
@@ -25,6 +26,12 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
   fastify?: FastifyServerOptions
   /** Use this broker instead of creating one (tests, custom backends); the caller closes it. */
   broker?: Broker
+  /**
+   * The topic catalog (`defineTopics`) of the broker createApp creates: every publish is validated against
+   * it, subscriptions refuse names it does not know and document its events. With `broker`, give the
+   * catalog to that broker instead (`new MemoryBroker({ topics })`).
+   */
+  topics?: AnyTopicCatalog
   /** Path of the health endpoint, or false (default '/health'). */
   healthPath?: string | false
   /** Path of the Prometheus text endpoint, or false (default false). */
@@ -60,7 +67,7 @@ export interface CreateAppOptions extends Omit<FastifyViewsOptions, 'cors' | 'he
  * compile error, rather than an option createApp would refuse.
  */
 const CREATE_APP_ONLY: Record<Exclude<keyof CreateAppOptions, keyof FastifyViewsOptions | keyof SettingsInput>, true> = {
-  fastify: true, healthPath: true, metricsPath: true, metricsRegistry: true, historySize: true, historyBytes: true, historyWindowSeconds: true, historyTtlSeconds: true, publishTimeoutMs: true, probeIntervalMs: true, env: true
+  fastify: true, topics: true, healthPath: true, metricsPath: true, metricsRegistry: true, historySize: true, historyBytes: true, historyWindowSeconds: true, historyTtlSeconds: true, publishTimeoutMs: true, probeIntervalMs: true, env: true
 }
 const CREATE_APP_OPTION_NAMES = [...Object.keys(CREATE_APP_ONLY), ...SETTINGS_OPTION_NAMES]
 
@@ -94,7 +101,12 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
   }
 
   const app = Fastify(withStrictBodies(withProblemServerOptions(options.fastify ?? {})))
-  const broker = options.broker ?? await createBroker({
+  if (options.topics !== undefined && !isTopicCatalog(options.topics)) throw new FVIEWS_ERR_OPTION_INVALID('topics', 'expected a topic catalog made by defineTopics({ ... })')
+  if (options.topics !== undefined && options.broker !== undefined && options.broker.catalog !== options.topics) {
+    throw new FVIEWS_ERR_OPTION_INVALID('topics', 'a broker is given too, and its catalog is not this one: pass the catalog to the broker (new MemoryBroker({ topics })) and leave topics unset')
+  }
+  const broker: Broker = options.broker ?? await createBroker<AnyTopicCatalog | undefined>({
+    topics: options.topics,
     redisUrl: settings.redisUrl, cluster: settings.redisCluster, topicPrefix: settings.topicPrefix, ...retention, historyTtlSeconds, publishTimeoutMs, probeIntervalMs, logger: app.log
   })
   // A broker passed in belongs to the caller (tests share one across restarts): only close our own.

@@ -21,7 +21,7 @@ import { addSharedSchema, registerOpenAPI } from '../openapi/swagger.js'
 import { streamRegistryOf } from '../sse/registry.js'
 import { checkPluginOptions, FASTIFY_REGISTER_OPTIONS, type FastifyViewsOptions } from './plugin-options.js'
 import { errorHandlerOwner, setNotFoundHandlerUnlessSet, swaggerIsRegistered } from './coexistence.js'
-import { documentAppAuthorize, mountTopics } from './topics-setup.js'
+import { documentAppAuthorize, documentBrokerCatalog, mountTopics } from './topics-setup.js'
 import { problemsForClientErrors, refuseMissingHost } from '../http/client-errors.js'
 import { strictBodies } from '../http/validation.js'
 import { negotiateEventStreams } from '../http/accept.js'
@@ -107,6 +107,7 @@ async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions
   // An event-stream route refuses, with a 406, a request whose Accept excludes text/event-stream.
   negotiateEventStreams(app)
   documentAppAuthorize(app, options)
+  documentBrokerCatalog(app, options)
 
   // Event streams: their default heartbeat, and the drain that ends them when the app closes.
   streamRegistryOf(app, { heartbeatSeconds: options.heartbeatSeconds, drainMs: options.drainMs })

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { TopicMetrics } from '../topics/metrics.js'
-import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
+import { attachTopicRuntime, CATALOG_DOCUMENTED_CONFIG, catalogQuery, catalogStreamResponse, hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
 import { kTopicRuntime } from '../symbols.js'
 import { refuseOutsideThePlugin, subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
@@ -25,6 +25,25 @@ export function documentAppAuthorize (app: FastifyInstance, options: FastifyView
     if (config?.[TOPIC_ROUTE_CONFIG] === true && response !== undefined && response[403] === undefined) {
       route.schema = { ...route.schema, response: { ...response, 403: problemResponse(403) } }
     }
+  })
+}
+
+/**
+ * With a broker that has a topic catalog, every subscription route that does not describe one itself
+ * (SubscriptionView without `catalog`, subscribeToEvents, `ssePath`) documents the catalog's events and
+ * topics: the catalog is declared once, on the broker. Added before @fastify/swagger, like the hook above.
+ */
+export function documentBrokerCatalog (app: FastifyInstance, options: FastifyViewsOptions): void {
+  const catalog = options.broker?.catalog
+  if (catalog === undefined) return
+  app.addHook('onRoute', (route) => {
+    const config = route.config as Record<string, unknown> | undefined
+    if (config?.[TOPIC_ROUTE_CONFIG] !== true || config[CATALOG_DOCUMENTED_CONFIG] === true) return
+    const schema = route.schema as { response?: Record<string, unknown>, querystring?: { properties?: Record<string, unknown> } } | undefined
+    if (schema?.response?.[200] === undefined) return
+    // A fixed topic list has no `topic` query to describe.
+    const querystring = schema.querystring?.properties?.topic === undefined ? schema.querystring : catalogQuery(catalog)
+    route.schema = { ...route.schema, querystring, response: { ...schema.response, 200: catalogStreamResponse(catalog) } }
   })
 }
 

@@ -27,6 +27,7 @@ import {
   type BrokerHealth, type BrokerOptions, type BrokerStats, type PublishResult, type TopicHistory, type TopicSource, type TopicSubscriber, type Waiter
 } from './contract.js'
 import { printableTopic, topicProblem } from './topic-names.js'
+import type { AnyTopicCatalog, TopicEventDataOf, TopicEventNameOf, TopicNameOf } from './catalog.js'
 
 /** The topics of one publish, deduplicated in their order; throws on a bad one. */
 export function publishTopics (topics: string | readonly string[]): string[] {
@@ -44,8 +45,10 @@ export function newEpoch (): string {
   return randomBytes(6).readUIntBE(0, 6).toString(36)
 }
 
-export abstract class Broker implements TopicSource {
+export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> implements TopicSource {
   abstract readonly backend: string
+  /** The topic catalog every publish and subscription is checked against, if any. */
+  readonly catalog: C
   readonly topicPrefix: string
   readonly historySize: number
   readonly historyBytes: number
@@ -61,7 +64,8 @@ export abstract class Broker implements TopicSource {
   /** @internal */
   readonly turns = new TurnClock()
 
-  constructor (options: BrokerOptions = {}) {
+  constructor (options: BrokerOptions<C> = {}) {
+    this.catalog = options.topics as C
     this.topicPrefix = options.topicPrefix ?? ''
     this.historyBytes = options.historyBytes ?? DEFAULT_HISTORY_BYTES
     this.historyWindowSeconds = options.historyWindowSeconds ?? DEFAULT_HISTORY_WINDOW_SECONDS
@@ -99,15 +103,16 @@ export abstract class Broker implements TopicSource {
    * 'task:7']`): a client subscribed to several of them gets it once (issue 11 #18). Resolves once the
    * backend has accepted it, with the position of each topic's copy.
    */
-  async publish (topic: string, event: string, data: unknown): Promise<PublishResult>
-  async publish (topics: readonly string[], event: string, data: unknown): Promise<PublishResult[]>
-  async publish (topics: string | readonly string[], event: string, data: unknown): Promise<PublishResult | PublishResult[]>
+  async publish<N extends TopicNameOf<C>, E extends TopicEventNameOf<C, N>> (topic: N, event: E, data: TopicEventDataOf<C, N, E>): Promise<PublishResult>
+  async publish<N extends TopicNameOf<C>, E extends TopicEventNameOf<C, N>> (topics: readonly N[], event: E, data: TopicEventDataOf<C, N, E>): Promise<PublishResult[]>
+  async publish<N extends TopicNameOf<C>, E extends TopicEventNameOf<C, N>> (topics: N | readonly N[], event: E, data: TopicEventDataOf<C, N, E>): Promise<PublishResult | PublishResult[]>
   async publish (topics: string | readonly string[], event: string, data: unknown): Promise<PublishResult | PublishResult[]> {
     if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
     const list = publishTopics(topics)
     if (typeof event !== 'string' || event === '') throw new FVIEWS_ERR_SSE_INVALID_FIELD('event', 'a published event needs a name')
     assertSafeField('event', event)
-    const json = JSON.stringify(data === undefined ? null : data)
+    // With a catalog, the data leaves as its event's schema writes it (validated; undeclared properties dropped).
+    const json = this.catalog === undefined ? JSON.stringify(data === undefined ? null : data) : this.catalog.encode(list, event, data)
     const results = await this.append(list, event, json)
     this.stats.publishedEvents++
     return typeof topics === 'string' ? results[0] : results
@@ -123,8 +128,9 @@ export abstract class Broker implements TopicSource {
     for (const topic of topics) {
       const problem = topicProblem(topic)
       if (problem !== undefined) throw new FVIEWS_ERR_TOPIC_INVALID(`'${printableTopic(topic)}': ${problem}`)
+      this.catalog?.expect(topic)
     }
-    return new TopicEventIterator<T>(this, topics, options)
+    return new TopicEventIterator<T>(this as unknown as Broker, topics, options)
   }
 
   /** Adds a subscriber to topics; resolves once it has begun on every one (the backend listens). */

@@ -9,8 +9,14 @@ import type { FastifyBaseLogger } from 'fastify'
 import { topicSetKey } from './cursor.js'
 import type { BrokerMessage } from './message.js'
 import type { TurnClock } from './turn-clock.js'
+import type { AnyTopicCatalog } from './catalog.js'
 
-export interface BrokerOptions {
+export interface BrokerOptions<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> {
+  /**
+   * The topic catalog (`defineTopics`): publish is typed by it, every publish is validated and serialised
+   * by its schemas, and a subscription to a name it does not know is refused. Without it, any topic.
+   */
+  topics?: C
   /** Isolates applications sharing one Redis: prefixes every key and channel. */
   topicPrefix?: string
   /**

@@ -11,9 +11,10 @@ import type { Broker } from './broker.js'
 import type { BrokerOptions } from './contract.js'
 import { checkHistorySize } from './history-size.js'
 import { MemoryBroker } from './memory.js'
+import { isTopicCatalog, type AnyTopicCatalog } from './catalog.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 
-export interface CreateBrokerOptions extends BrokerOptions {
+export interface CreateBrokerOptions<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> extends BrokerOptions<C> {
   /** Use Redis at this URL; without it (and without `cluster`), the in-memory broker. */
   redisUrl?: string
   /** Startup nodes of a Redis Cluster (instead of `redisUrl`). */
@@ -35,10 +36,11 @@ async function loadRedisBroker (setting: string): Promise<typeof import('./redis
   }
 }
 
-export async function createBroker (options: CreateBrokerOptions = {}): Promise<Broker> {
+export async function createBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> (options: CreateBrokerOptions<C> = {}): Promise<Broker<C>> {
   const { redisUrl, ...rest } = options
   checkHistorySize(rest.historySize)
-  if (rest.cluster !== undefined) return new (await loadRedisBroker('redisCluster'))(rest)
-  if (redisUrl !== undefined) return new (await loadRedisBroker('redisUrl'))({ ...rest, url: redisUrl })
-  return new MemoryBroker(rest)
+  if (rest.topics !== undefined && !isTopicCatalog(rest.topics)) throw new FVIEWS_ERR_OPTION_INVALID('topics', 'expected a topic catalog made by defineTopics({ ... })')
+  if (rest.cluster !== undefined) return new (await loadRedisBroker('redisCluster'))<C>(rest)
+  if (redisUrl !== undefined) return new (await loadRedisBroker('redisUrl'))<C>({ ...rest, url: redisUrl })
+  return new MemoryBroker<C>(rest)
 }

@@ -4,6 +4,7 @@
  * after its last event (its next event starts a new epoch, so old cursors are never misread).
  * A client that reconnects to another process cannot resume from here: use the Redis broker for that.
  */
+import type { AnyTopicCatalog } from './catalog.js'
 import { Broker, newEpoch } from './broker.js'
 import { EVENT_OVERHEAD_BYTES, HISTORY_PAGE, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './contract.js'
 import { BrokerMessage } from './message.js'
@@ -71,13 +72,13 @@ class TopicLog {
   }
 }
 
-export class MemoryBroker extends Broker {
+export class MemoryBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> extends Broker<C> {
   readonly backend = 'memory'
   private readonly logs = new Map<string, TopicLog>()
   private readonly retention: Retention
   private sweeper: NodeJS.Timeout | undefined
 
-  constructor (options: BrokerOptions = {}) {
+  constructor (options: BrokerOptions<C> = {}) {
     super(options)
     this.retention = { bytes: this.historyBytes, windowMs: this.historyWindowSeconds * 1000, count: this.historySize }
   }

@@ -25,9 +25,10 @@ import { checkHistorySize } from './history-size.js'
 import { malformation } from './incoming-message.js'
 import { FENCE_SCRIPT, newPublishToken, parseRecord, publishTokenKey } from './redis-publish-token.js'
 import { BrokerMessage } from './message.js'
+import type { AnyTopicCatalog } from './catalog.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
 
-export interface RedisBrokerOptions extends BrokerOptions {
+export interface RedisBrokerOptions<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> extends BrokerOptions<C> {
   /** redis:// or rediss:// URL of a standalone Redis. */
   url?: string
   /** Startup nodes of a Redis Cluster (instead of `url`), e.g. `[{ host: '10.0.0.1', port: 7000 }]`. */
@@ -112,7 +113,7 @@ function bySlot (channels: string[]): string[][] {
   return [...groups.values()]
 }
 
-export class RedisBroker extends Broker {
+export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> extends Broker<C> {
   readonly backend: 'redis' | 'redis-cluster'
   readonly publishTimeoutMs: number
   readonly probeIntervalMs: number
@@ -120,7 +121,7 @@ export class RedisBroker extends Broker {
   private readonly fenceMs: number
   private readonly publisher: Publishing
   private subscriber: Client
-  private readonly options: RedisBrokerOptions
+  private readonly options: RedisBrokerOptions<C>
   private readonly common: RedisOptions
   private readonly publishCommand: 'PUBLISH' | 'SPUBLISH'
   private readonly probeChannel: string
@@ -143,7 +144,7 @@ export class RedisBroker extends Broker {
   // The base class creates the stats object; this backend adds its own counter to it.
   declare readonly stats: RedisBrokerStats
 
-  constructor (options: RedisBrokerOptions) {
+  constructor (options: RedisBrokerOptions<C>) {
     checkHistorySize(options.historySize)
     super(options)
     this.stats.malformedMessages = 0

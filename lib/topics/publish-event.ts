@@ -7,6 +7,12 @@
  *   }
  *   app.post('/comments', publishEvent({ topic: 'comments' })(async (request) => saveComment(request.body)))
  *
+ * With a topic catalog (lib/broker/catalog.ts) the result is the event's data, and its type is checked
+ * against the method's own return type - nothing to write twice, nothing to disagree (issue 12):
+ *
+ *   @publishEvent(topics, { event: 'updated', topic: 'task:{id}' })   // the topic's {id} is the result's id
+ *   update (id: number, body: TaskUpdate): Task | undefined { ... }   // a method returning a Note fails to compile
+ *
  * The publish is awaited before the answer leaves, however the handler answers (a returned value, or
  * `reply.send(x)` now or from a callback: see held-answer.ts), and it publishes the body being sent. A
  * publish that fails turns the answer into a 503 problem document that says the change WAS applied
@@ -14,7 +20,8 @@
  * Retry-After: repeating a non-idempotent request would apply it twice. Never a 2xx whose event vanished.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { type HttpError, ServiceUnavailableError } from '../http-errors.js'
+import { type HttpError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
+import { isTopicCatalog, type AnyTopicCatalog, type CatalogEventData, type CatalogEventName, type TemplateParamNames, type TemplatesCarrying, type TopicNameCarrying } from '../broker/catalog.js'
 import { holdAnswer } from './held-answer.js'
 import { copyRouteTag } from '../views/route-tags.js'
 import { inferTopicFromRoute } from '../broker/topic-names.js'
@@ -37,7 +44,11 @@ export interface PublishEventOptions<R = any> {
   extractData?: (result: R, context: PublishContext<R>) => unknown
 }
 
-interface Publisher { publish (topics: string[], event: string, data: unknown): Promise<unknown> }
+interface Publisher { publish (topics: string[], event: string, data: unknown): Promise<unknown>, catalog?: AnyTopicCatalog }
+
+/** The catalog a publishEvent(topics, ...) was written against: its data is checked by it before publishing. */
+const CATALOG = Symbol('fastify-views.publish-catalog')
+type WithCatalog = PublishEventOptions<any> & { [CATALOG]?: AnyTopicCatalog }
 
 function topicsOf<R> (options: PublishEventOptions<R>, context: PublishContext<R>): string[] {
   const topic = typeof options.topic === 'function' ? options.topic(context) : options.topic
@@ -51,14 +62,42 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
   if (broker === undefined) throw new TypeError('publishEvent: the app has no broker; create it with createApp() or decorate app.broker')
   const context: PublishContext<R> = { request, result, params: request.params }
   const data = options.extractData === undefined ? result : options.extractData(result, context)
-  const topics = topicsOf(options, context)
+  let topics: string[]
+  try {
+    topics = topicsOf(options, context)
+    const catalog = (options as WithCatalog)[CATALOG]
+    // The broker's own catalog checks every publish; another (or none) gets the one the decorator names.
+    if (catalog !== undefined && broker.catalog !== catalog) catalog.encode(topics, event, data)
+  } catch (error) {
+    throw refusedByCatalog(event, error)
+  }
   try {
     // One publish to all its topics: a client subscribed to several of them gets the event once.
     await broker.publish(topics, event, data)
   } catch (error) {
+    if (isCatalogRefusal(error)) throw refusedByCatalog(event, error)
     request.log.error({ err: error, event, topics }, 'publishEvent: the change was applied but its event could not be published')
     throw changeAppliedEventNotPublished(event, topics, error)
   }
+}
+
+function isCatalogRefusal (error: unknown): boolean {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  return code === 'FVIEWS_ERR_EVENT_INVALID' || code === 'FVIEWS_ERR_TOPIC_UNKNOWN'
+}
+
+/**
+ * The answer to a change whose event the topic catalog refuses (data that does not match the event's
+ * schema, a topic it does not know): the server's bug, a 500 that says the change WAS applied and why
+ * its event was not published - the schema is public in the OpenAPI document, so the reason may be too.
+ */
+function refusedByCatalog (event: string, error: unknown): HttpError {
+  if (!isCatalogRefusal(error)) throw error
+  return new InternalServerError(`The change was applied, but its '${event}' event was not published: ${(error as Error).message}. Do not repeat the request; read the current state instead.`, {
+    code: (error as { code: string }).code,
+    extensions: { applied: true, publication: 'refused', event },
+    cause: error
+  })
 }
 
 /**
@@ -154,10 +193,53 @@ function publishingHandlerOf (target: RouteHandler, options: PublishEventOptions
   }
 }
 
-export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
-  function apply<This extends View, F extends (this: This, ...args: any[]) => PublishableResult<R>> (method: F, context: ClassMethodDecoratorContext<This, F>): F
-  function apply<F extends PublishableHandler<R>> (handler: F): F
-  function apply (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+/** The decorator (or handler wrapper) of a catalog-typed publishEvent: the method's result must be the event's data. */
+export interface CatalogPublisher<D> {
+  <This extends View, F extends (this: This, ...args: any[]) => PublishableResult<D>> (method: F, context: ClassMethodDecoratorContext<This, F>): F
+  <F extends PublishableHandler<D>> (handler: F): F
+  (target: object, propertyKey: string | symbol, descriptor: PropertyDescriptor): StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig
+}
+
+/** The declared names and templates that carry event E and whose parameters the data has fields for. */
+export type TemplateFilledBy<C, E extends string, D> = { [T in TemplatesCarrying<C, E>]: [TemplateParamNames<T>] extends [keyof D] ? T : never }[TemplatesCarrying<C, E>]
+
+export interface CatalogPublishOptions<C, E extends string> {
+  /** The event, one the catalog declares; the published data is the result (validated, and serialised by its schema). */
+  event: E
+  /**
+   * Where it goes: a declared name or template whose `{param}`s are the result's fields of the same name
+   * (`'task:{id}'` publishes a Task with id 7 to `task:7`), several, or a function of the result.
+   */
+  topic: TemplateFilledBy<C, E, CatalogEventData<C, E>> | ReadonlyArray<TemplateFilledBy<C, E, CatalogEventData<C, E>>> |
+  ((data: CatalogEventData<C, E>, context: PublishContext<CatalogEventData<C, E>>) => TopicNameCarrying<C, E> | ReadonlyArray<TopicNameCarrying<C, E>>)
+}
+
+function catalogOptions (catalog: AnyTopicCatalog, options: CatalogPublishOptions<any, string>): WithCatalog {
+  const { event, topic } = options
+  const named = (template: string, data: unknown): string => (catalog.name as (template: string, params: unknown) => string)(template, data)
+  return {
+    event,
+    topic: typeof topic === 'function'
+      ? (context) => topic(context.result, context) as string | string[]
+      : (context) => (Array.isArray(topic) ? topic : [topic]).map((template: string) => named(template, context.result)),
+    [CATALOG]: catalog
+  }
+}
+
+/**
+ * Catalog-typed: the result is the event's data, and the method's (or handler's) return type is checked
+ * against the catalog's schema of the event - inferred from the method, not written by hand.
+ */
+export function publishEvent<C extends AnyTopicCatalog, const E extends CatalogEventName<C>> (catalog: C, options: CatalogPublishOptions<C, E>): CatalogPublisher<CatalogEventData<C, E>>
+/**
+ * Untyped topics. The callbacks' `result` is `R`: write it (`publishEvent<Task>(...)`) and the method must
+ * return it; left out, it is `any`. Prefer the catalog form, which infers it.
+ */
+export function publishEvent<R = any> (options?: PublishEventOptions<R>): CatalogPublisher<R>
+export function publishEvent (first: AnyTopicCatalog | PublishEventOptions | undefined = {}, second?: CatalogPublishOptions<any, string>): CatalogPublisher<any> {
+  const options: PublishEventOptions = isTopicCatalog(first)
+    ? catalogOptions(first, second as CatalogPublishOptions<any, string>)
+    : first as PublishEventOptions
   function apply (target: any, context?: any, _descriptor?: unknown): any {
     const event = options.event ?? (context === undefined ? target.name : String(context.name)) ?? 'message'
     const wrapped = context === undefined
@@ -181,11 +263,11 @@ export function publishEvent<R = any> (options: PublishEventOptions<R> = {}) {
         // A refusal (4xx) or a generic view's "not found" (a 404): nothing changed, nothing to announce.
         if (reply !== undefined && reply.statusCode >= 400) return result
         if (this instanceof GenericViewBase && notFound(String(context.name), result)) return result
-        await publishResult(options, event, this.request, result as R)
+        await publishResult(options, event, this.request, result)
         return result
       }
     copyRouteTag(target, wrapped)
     return wrapped
   }
-  return apply
+  return apply as CatalogPublisher<any>
 }

@@ -16,7 +16,7 @@
 import { Type, type TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
-import { FVIEWS_ERR_BROKER_MISSING } from '../errors.js'
+import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/route-tags.js'
@@ -30,10 +30,17 @@ import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type Subscriptio
 import type { BrokerMessage } from '../broker/message.js'
 import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topic-names.js'
 import { TopicMetrics } from './metrics.js'
+import { isTopicCatalog, type AnyTopicCatalog, type CatalogTopic, type ResolvedTopic } from '../broker/catalog.js'
+import { compileEvents } from '../views/event-schema.js'
 import { revealedServerError } from '../problem.js'
 import { kStreamRegistry, kTopicRuntime } from '../symbols.js'
 
-export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
+/**
+ * Called once per requested topic. With a topic catalog, `resolved` carries the topic's template and its
+ * parsed parameters (`{ template: 'task:{id}', params: { id: 7 } }`), typed when the catalog is given.
+ */
+export type AuthorizeTopic<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> =
+  (request: FastifyRequest, topic: string, resolved: CatalogTopic<C>) => boolean | Promise<boolean>
 
 /** How a subscription keeps its connection alive: a comment (default) or an `event: heartbeat` frame (data `{}`). */
 export type HeartbeatStyle = 'comment' | 'event'
@@ -44,11 +51,16 @@ const HEARTBEAT_EVENT = Buffer.from(encodeFrame({ event: 'heartbeat', data: '{}'
 /** Route config key marking a route that subscribes to topics: the app's startup check looks for a broker behind it. */
 export const TOPIC_ROUTE_CONFIG = 'fastifyViewsTopics'
 
-export interface SubscriptionViewOptions {
+export interface SubscriptionViewOptions<C extends AnyTopicCatalog | undefined = AnyTopicCatalog | undefined> {
+  /**
+   * The topic catalog (`defineTopics`): the OpenAPI document lists every event of its topics with their data
+   * schemas, `authorize` gets typed parameters, and a name it does not know is a 400. Default: the broker's.
+   */
+  catalog?: C
   /** A fixed topic list; when omitted, topics come from `?topic=a,b`. */
   topics?: string[]
   /** Called once per topic before anything is streamed; false denies the whole request with a 403. */
-  authorize?: AuthorizeTopic
+  authorize?: AuthorizeTopic<C>
   /** Seconds of silence before a heartbeat comment; 0 disables. Defaults to the app's setting. */
   heartbeatSeconds?: number
   /** Heartbeats as comments or as `event: heartbeat` frames; defaults to the app's setting ('comment'). */
@@ -78,7 +90,7 @@ export interface TopicRuntime {
   /** Most open streams of every kind (enforced by the app's stream registry) before new ones get 503 + Retry-After. */
   maxConnections: number
   /** The app's check of every topic, for subscriptions without their own `authorize`. */
-  authorize?: AuthorizeTopic
+  authorize?: AuthorizeTopic<any>
   /** The app's heartbeat style, for subscriptions that set none. */
   heartbeat?: HeartbeatStyle
 }
@@ -136,7 +148,7 @@ function wellEscaped (url: string): boolean {
   }
 }
 
-export function requestedTopics (request: FastifyRequest, options: SubscriptionViewOptions): string[] {
+export function requestedTopics (request: FastifyRequest, options: SubscriptionViewOptions<any>): string[] {
   let raw: string[]
   if (options.topics !== undefined) raw = options.topics
   else {
@@ -157,6 +169,18 @@ export function requestedTopics (request: FastifyRequest, options: SubscriptionV
   return [...new Set(raw)]
 }
 
+/** Each topic resolved against the catalog; a name it does not know is a 400 naming it. */
+export function resolvedTopics (topics: readonly string[], catalog: AnyTopicCatalog | undefined): ResolvedTopic[] {
+  return topics.map((topic) => {
+    if (catalog === undefined) return { name: topic, template: topic, params: {} }
+    const resolved = catalog.resolve(topic)
+    if ('problem' in resolved) {
+      throw new BadRequestError(`Unknown topic '${printableTopic(topic)}': ${resolved.problem}`, { code: 'FVIEWS_ERR_TOPIC_UNKNOWN', extensions: { topic: printableTopic(topic) } })
+    }
+    return resolved
+  })
+}
+
 /** The client's cursor, unbounded here: an oversized one is malformed and answered with a reset. */
 function cursorOf (request: FastifyRequest): string | undefined {
   const header = request.headers['last-event-id']
@@ -164,12 +188,13 @@ function cursorOf (request: FastifyRequest): string | undefined {
   return typeof value === 'string' ? value.slice(0, MAX_CURSOR_LENGTH + 1) : undefined
 }
 
-async function authorizeAll (request: FastifyRequest, topics: string[], authorize: AuthorizeTopic | undefined, metrics: TopicMetrics): Promise<void> {
+async function authorizeAll (request: FastifyRequest, resolved: ResolvedTopic[], authorize: AuthorizeTopic<any> | undefined, metrics: TopicMetrics): Promise<void> {
   if (authorize === undefined) return
-  for (const topic of topics) {
+  for (const entry of resolved) {
+    const topic = entry.name
     let allowed: boolean
     try {
-      allowed = await authorize(request, topic)
+      allowed = await authorize(request, topic, entry)
     } catch (error) {
       // An HttpError is the callback's own answer (401 without a token, say): it stands.
       if ((error as { statusCode?: number }).statusCode !== undefined && (error as { statusCode: number }).statusCode < 500) throw error
@@ -226,12 +251,14 @@ class StreamSink implements SubscriptionSink {
   }
 }
 
-async function subscribe (request: FastifyRequest, reply: FastifyReply, options: SubscriptionViewOptions): Promise<unknown> {
+async function subscribe (request: FastifyRequest, reply: FastifyReply, options: SubscriptionViewOptions<any>): Promise<unknown> {
   const runtime = runtimeOf(request)
   const { metrics } = runtime
   let topics: string[]
+  let resolved: ResolvedTopic[]
   try {
     topics = requestedTopics(request, options)
+    resolved = resolvedTopics(topics, options.catalog ?? runtime.broker.catalog)
   } catch (error) {
     metrics.refused.badRequest++
     throw error
@@ -244,7 +271,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     metrics.refused.overCapacity++
     throw overCapacity()
   }
-  await authorizeAll(request, topics, options.authorize ?? runtime.authorize, metrics)
+  await authorizeAll(request, resolved, options.authorize ?? runtime.authorize, metrics)
 
   const budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
   const subscription = new Subscription(runtime.broker, topics, new StreamSink(stream, metrics, budgetBytes), { lastEventId: cursorOf(request), budgetBytes })
@@ -278,6 +305,15 @@ const SubscriptionQuery = Type.Object({
   topics: Type.Optional(Type.String({ description: 'The same as `topic` (the spelling of fastapi-sse-events); both may be given' })),
   lastEventId: Type.Optional(Type.String({ description: 'Resume cursor, for clients that cannot send the Last-Event-ID header' }))
 })
+/** The query of a catalog's subscription: its descriptions name the declared topics. */
+export function catalogQuery (catalog: AnyTopicCatalog): TObject {
+  const known = catalog.keys.map((key) => `\`${key}\``).join(', ')
+  return Type.Object({
+    topic: Type.Optional(Type.String({ description: `Comma-separated topics of the catalog: ${known} (a {param} filled in, e.g. task:7)` })),
+    topics: SubscriptionQuery.properties.topics,
+    lastEventId: SubscriptionQuery.properties.lastEventId
+  })
+}
 const ResumeQuery = Type.Object({ lastEventId: SubscriptionQuery.properties.lastEventId })
 const ResumeHeaders = Type.Object({
   'last-event-id': Type.Optional(Type.String({ description: 'The id of the last event received; EventSource sends it when it reconnects' }))
@@ -293,10 +329,41 @@ const TopicEventSchema = {
   },
   required: ['id', 'event', 'data']
 }
+/** The data of the stream's own events, documented beside a catalog's. */
+const SubscribedData = Type.Object({ topics: Type.Array(Type.String()) }, { description: 'Opens the stream: the subscribed topics' })
+const ResetData = Type.Object({
+  reason: Type.Union(['malformed', 'topics-changed', 'epoch-changed', 'invalid-offset', 'history-trimmed'].map((reason) => Type.Literal(reason))),
+  topics: Type.Array(Type.String())
+}, { description: 'The missed events cannot be replayed: refetch state over REST' })
+
+/**
+ * The 200 response of a subscription to a catalog's topics: every event it can carry with its data
+ * schema, built by the SSE event-schema builder like any typed stream's (so its OpenAPI output applies).
+ */
+export function catalogStreamResponse (catalog: AnyTopicCatalog): Record<string, unknown> {
+  const events = compileEvents({ events: { subscribed: SubscribedData, reset: ResetData, ...catalog.eventSchemas() } }, 'SubscriptionView')
+  return {
+    description: `A stream of Server-Sent Events (text/event-stream). Topics and their events: ${catalog.describe()}. Each event id is a resume cursor.`,
+    content: { [EVENT_STREAM]: { schema: events.documentation, example: events.example } }
+  }
+}
+
+/** Route config key: the route's OpenAPI response already describes a catalog (the plugin leaves it). */
+export const CATALOG_DOCUMENTED_CONFIG = 'fastifyViewsCatalog'
+
 const EXAMPLE = 'id: 1.1x2y3z.k9f2m1-1.1q2w3e\nevent: subscribed\ndata: {"topics":["tasks"]}\n\nid: 1.1x2y3z.k9f2m1-2.0a9s8d\nevent: task:created\ndata: {"id":7}\n\n'
 
-export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof View {
-  const querystring: TObject = options.topics === undefined ? SubscriptionQuery : ResumeQuery
+export function SubscriptionView<C extends AnyTopicCatalog | undefined = undefined> (options: SubscriptionViewOptions<C> = {}): typeof View {
+  const catalog = options.catalog
+  if (catalog !== undefined && !isTopicCatalog(catalog)) throw new FVIEWS_ERR_OPTION_INVALID('catalog', 'expected a topic catalog made by defineTopics({ ... })')
+  // A fixed list is checked against the catalog now: a typo would otherwise be a 400 on every request.
+  for (const topic of options.topics ?? []) {
+    const resolved = catalog?.resolve(topic)
+    if (resolved !== undefined && 'problem' in resolved) throw new FVIEWS_ERR_OPTION_INVALID('topics', `'${printableTopic(topic)}' ${resolved.problem}`)
+  }
+  const querystring: TObject = options.topics === undefined
+    ? (catalog === undefined ? SubscriptionQuery : catalogQuery(catalog))
+    : ResumeQuery
   return class TopicSubscription extends View {
     static override collectRoutes (): RouteSpec[] {
       const spec: RouteSpec = {
@@ -305,7 +372,7 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
         path: '',
         stream: true,
         mountOptions: mountStream,
-        routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true } as any },
+        routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true, ...(catalog === undefined ? {} : { [CATALOG_DOCUMENTED_CONFIG]: true }) } as any },
         checkAtStartup: (instance, where) => { if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(where) },
         schema: {
           querystring,
@@ -316,14 +383,13 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
           operationId: options.operationId,
           security: options.security,
           response: {
-            200: {
-              description: 'A stream of Server-Sent Events (text/event-stream)',
-              content: { [EVENT_STREAM]: { schema: TopicEventSchema, example: EXAMPLE } }
-            } as any
+            200: (catalog === undefined
+              ? { description: 'A stream of Server-Sent Events (text/event-stream)', content: { [EVENT_STREAM]: { schema: TopicEventSchema, example: EXAMPLE } } }
+              : catalogStreamResponse(catalog)) as any
           },
           errors: [...(options.authorize === undefined ? [400, 503] : [400, 403, 503]), ...(options.errors ?? [])]
         },
-        invoke: (_view, request, reply) => subscribe(request, reply, options)
+        invoke: (_view, request, reply) => subscribe(request, reply, options as SubscriptionViewOptions<any>)
       }
       return [spec, ...collectActions(this)]
     }

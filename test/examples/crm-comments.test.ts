@@ -56,11 +56,20 @@ t.test('every topic is authorized before anything is streamed: 403 names the fir
     ['alice', 'thread:1,thread:3', 'thread:3'], // another workspace's thread
     ['carol', 'comment:1', 'comment:1'], // a comment of another workspace
     ['bob', 'comments', 'comments'], // the feed of every workspace: moderators only
-    ['alice', 'thread:99', 'thread:99'], // no such thread: refused like a foreign one
-    ['alice', 'workspace:acme', 'workspace:acme'] // not a topic of this app
+    ['alice', 'thread:99', 'thread:99'] // no such thread: refused like a foreign one
   ]) {
     const res = await http(base, 'GET', `/events?topic=${topics}`, { headers: bearer(user) })
     t.same([res.status, res.headers['content-type'], res.json()], [403, PROBLEM, forbidden(refused)], `${user}: ${topics}`)
+  }
+  // Not a topic of this app's catalog, or a template with a parameter that is no id: a 400 naming it, before authorize.
+  for (const [topic, detail] of [
+    ['workspace:acme', "Unknown topic 'workspace:acme': not in the topic catalog (it declares 'comments', 'thread:{id}', 'comment:{id}')"],
+    ['thread:*', "Unknown topic 'thread:*': it matches 'thread:{id}', but parameter id expected integer"]
+  ]) {
+    const res = await http(base, 'GET', `/events?topic=thread:1,${topic}`, { headers: bearer('alice') })
+    t.same([res.status, res.headers['content-type'], res.json()], [400, PROBLEM, {
+      type: 'about:blank', title: 'Bad Request', status: 400, detail, instance: '/events', code: 'FVIEWS_ERR_TOPIC_UNKNOWN', topic
+    }], topic)
   }
   const res = await http(base, 'GET', '/events', { headers: bearer('alice') })
   t.same([res.status, res.json().code], [400, 'FVIEWS_ERR_TOPIC_INVALID'])

@@ -92,7 +92,7 @@ t.test('the view snippet serves its greeting', async (t) => {
 })
 
 t.test('the topic-streams snippet creates tasks and streams their events', async (t) => {
-  const base = await start(t, serving(/SubscriptionView\(/))
+  const base = await start(t, serving(/SubscriptionView\([\s\S]*app\.listen\(\{ port: 3000 \}\)/))
   const controller = new AbortController()
   t.teardown(() => controller.abort())
   const stream = await fetch(`${base}/events?topic=tasks`, { signal: controller.signal })

@@ -9,7 +9,8 @@ import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
 import { kControlData } from '../symbols.js'
 import { HttpError } from '../http-errors.js'
-import { problem, problemFromHttpError, revealedServerError } from '../problem.js'
+import { problemFromHttpError, serverErrorProblem } from '../problem.js'
+import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import type { MaybePromise, OperationSchema } from '../views/types.js'
 import type { View } from '../views/view.js'
@@ -78,10 +79,9 @@ function registryOf (request: FastifyRequest): StreamRegistry | undefined {
 export function errorFrame (request: FastifyRequest, error: unknown): string {
   request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
   // The same decision as an HTTP answer's (problemFor): what a server-side failure may reveal.
-  const revealed = revealedServerError(error)
   const doc = error instanceof HttpError
     ? problemFromHttpError(error, request)
-    : problem(revealed.status, revealed.detail ?? `The event stream failed; the error was logged with request id ${String(request.id)}`, request, { code: revealed.code })
+    : serverErrorProblem(error, request, `The event stream failed; the error was logged with request id ${String(request.id)}`)
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
 }
 
@@ -196,7 +196,7 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       const retry = target.retry ?? definition.retry
       stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error))
       stream.start({
-        heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
+        heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
         opening: retry === undefined ? undefined : { retry }
       })
       return reply

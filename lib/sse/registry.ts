@@ -10,6 +10,8 @@
  * the window rather than all at once, and resume from their Last-Event-ID.
  */
 import type { FastifyInstance } from 'fastify'
+import { DEFAULT_HEARTBEAT_SECONDS, RETRY_AFTER_BUSY_SECONDS } from '../defaults.js'
+import { FVIEWS_ERR_OVER_CAPACITY } from '../errors.js'
 import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
 import type { EventStream } from './stream.js'
 
@@ -30,8 +32,8 @@ export const SHUTDOWN_FLUSH_MS = 1_000
 
 /** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
 export function overCapacity (): HttpError {
-  return new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
-    { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
+  const refusal = new FVIEWS_ERR_OVER_CAPACITY()
+  return new ServiceUnavailableError(refusal.message, { code: refusal.code, headers: { 'retry-after': String(RETRY_AFTER_BUSY_SECONDS) } })
 }
 
 export class StreamRegistry {
@@ -53,7 +55,7 @@ export class StreamRegistry {
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
-    this.heartbeatSeconds = settings.heartbeatSeconds ?? 15
+    this.heartbeatSeconds = settings.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS
   }
 
   /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */

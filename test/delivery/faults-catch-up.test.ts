@@ -6,8 +6,8 @@
  * (on a quiet topic that could be forever).
  */
 import t from 'tap'
-import { sleep, until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { sleep, until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 t.test('a catch-up that failed while the publisher connection was stalled is done once it is back', async (t) => {
   const rig = await faultRig(t, { publishTimeoutMs: 300 })

@@ -10,9 +10,9 @@ export interface ExampleBuildOptions {
 type ExampleModule = { build: (options: ExampleBuildOptions) => Promise<FastifyInstance> }
 
 export const EXAMPLES: Record<string, () => Promise<ExampleModule>> = {
-  quickstart: () => import('../../examples/quickstart/app.js'),
-  stocks: () => import('../../examples/stocks/app.js'),
-  'crm-comments': () => import('../../examples/crm-comments/app.js')
+  quickstart: () => import('../examples/quickstart/app.js'),
+  stocks: () => import('../examples/stocks/app.js'),
+  'crm-comments': () => import('../examples/crm-comments/app.js')
 }
 
 export async function documentOf (app: FastifyInstance): Promise<Record<string, unknown>> {

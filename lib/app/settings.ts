@@ -11,8 +11,6 @@
 import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 
-export interface RedisSettings { url: string }
-
 export interface AppSettings {
   /** Redis URL; undefined means the in-memory broker (unless a cluster is configured). */
   redisUrl: string | undefined

@@ -29,7 +29,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { kCloseAsSlow } from '../symbols.js'
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { encodeComment, encodeFrame } from './encoder.js'
-import type { StreamRegistry } from './registry.js'
+import type { RegisteredStream, StreamRegistry } from './registry.js'
 
 /** Headers every event stream carries (`connection` is added on HTTP/1 only: keep-alive, or close on HTTP/1.0). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -67,7 +67,7 @@ type Response = Pick<ServerResponse, 'write' | 'end' | 'destroy' | 'writeHead' |
   socket?: { destroySoon?: () => void, write?: (chunk: Buffer) => boolean, _httpMessage?: unknown } | null
 }
 
-export class EventStream {
+export class EventStream implements RegisteredStream {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
   /** Why the stream ended (or is ending), once it has. */

@@ -10,9 +10,7 @@
  * the window rather than all at once, and resume from their Last-Event-ID.
  */
 import type { FastifyInstance } from 'fastify'
-import { DEFAULT_HEARTBEAT_SECONDS, RETRY_AFTER_BUSY_SECONDS } from '../defaults.js'
-import { FVIEWS_ERR_OVER_CAPACITY } from '../errors.js'
-import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
+import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { kStreamRegistry } from '../symbols.js'
 
 declare module 'fastify' {
@@ -55,12 +53,6 @@ export const FLUSH_SPACING_MS = 5
 
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
-
-/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
-export function overCapacity (): HttpError {
-  const refusal = new FVIEWS_ERR_OVER_CAPACITY()
-  return new ServiceUnavailableError(refusal.message, { code: refusal.code, headers: { 'retry-after': String(RETRY_AFTER_BUSY_SECONDS) } })
-}
 
 export class StreamRegistry {
   readonly streams = new Set<RegisteredStream>()

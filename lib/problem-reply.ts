@@ -4,8 +4,9 @@
  * own error handler can call these from it.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { FVIEWS_ERR_VALIDATION } from './errors.js'
 import { HttpError } from './http-errors.js'
-import { errorHeaders, PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, revealedServerError, validationIssues, type ProblemDocument } from './problem.js'
+import { errorHeaders, PROBLEM_CONTENT_TYPE, problem, problemFromHttpError, problemOf, serverErrorProblem, validationIssues, type ProblemDocument } from './problem.js'
 
 export function sendProblem (reply: FastifyReply, doc: ProblemDocument, headers: Record<string, string> = {}): FastifyReply {
   return reply.code(doc.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(doc)
@@ -17,7 +18,7 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
   const fastifyError = error as FastifyError
   if (fastifyError.validation !== undefined) {
     return {
-      doc: problem(400, fastifyError.message, request, { code: 'FVIEWS_ERR_VALIDATION', errors: validationIssues(fastifyError) }),
+      doc: problemOf(new FVIEWS_ERR_VALIDATION(fastifyError.message), request, { errors: validationIssues(fastifyError) }),
       headers: {}
     }
   }
@@ -27,11 +28,7 @@ export function problemFor (error: FastifyError | Error, request: FastifyRequest
     return { doc: problem(status, fastifyError.message, request, extra), headers: errorHeaders(error) }
   }
   // What a server-side failure may reveal is decided in one place, for answers and stream error frames alike.
-  const revealed = revealedServerError(error)
-  return {
-    doc: problem(revealed.status, revealed.detail ?? `An internal error occurred; it was logged with request id ${String(request.id)}`, request, { code: revealed.code }),
-    headers: {}
-  }
+  return { doc: serverErrorProblem(error, request), headers: {} }
 }
 
 /** The plugin's error handler; exported so an app with its own handler can delegate to it. */

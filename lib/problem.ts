@@ -4,6 +4,8 @@
 import { STATUS_CODES } from 'node:http'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyError, FastifyRequest } from 'fastify'
+import * as errors from './errors.js'
+import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_INTERNAL, FVIEWS_ERR_STREAM_SLOW } from './errors.js'
 import { HttpError } from './http-errors.js'
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json'
@@ -50,6 +52,15 @@ export function problem (status: number, detail: string | undefined, request: Fa
   return Object.assign(doc, extra)
 }
 
+/**
+ * The problem document of one of the library's answers (an entry of lib/errors.ts): its status, its
+ * message as the detail, its code.
+ */
+export function problemOf (answer: { statusCode?: number, message: string, code: string }, request: FastifyRequest | undefined,
+  extra: Partial<ProblemDocument> = {}): ProblemDocument {
+  return problem(answer.statusCode ?? 500, answer.message, request, { code: answer.code, ...extra })
+}
+
 /** The problem document for an HttpError thrown by user code. */
 export function problemFromHttpError (error: HttpError, request: FastifyRequest): ProblemDocument {
   return problem(error.statusCode, error.detail, request, {
@@ -79,10 +90,13 @@ export function printableText (text: string, maxLength = 64): string {
  * as `CROSSSLOT Keys in request don't hash to the same slot`, a host name, a command) stays in the log.
  */
 const SERVER_ERROR_DETAILS: Record<string, string> = {
-  FVIEWS_ERR_BROKER_UNAVAILABLE: 'The event broker is unavailable',
-  FVIEWS_ERR_BROKER_CLOSED: 'The event broker is closed',
-  FVIEWS_ERR_STREAM_SLOW: 'The event stream was closed because the client reads too slowly; reconnect to resume'
+  [FVIEWS_ERR_BROKER_UNAVAILABLE.code]: 'The event broker is unavailable',
+  [FVIEWS_ERR_BROKER_CLOSED.code]: 'The event broker is closed',
+  [FVIEWS_ERR_STREAM_SLOW.code]: 'The event stream was closed because the client reads too slowly; reconnect to resume'
 }
+
+/** Every code of the table: an error carrying one is the library's own. */
+const LIBRARY_CODES: ReadonlySet<string> = new Set(Object.values(errors).map((entry) => entry.code))
 
 export interface RevealedServerError {
   status: number
@@ -100,7 +114,7 @@ export interface RevealedServerError {
  */
 export function revealedServerError (error: unknown): RevealedServerError {
   const { code, statusCode, message } = (error ?? {}) as { code?: unknown, statusCode?: unknown, message?: unknown }
-  if (typeof code === 'string' && code.startsWith('FVIEWS_ERR_')) {
+  if (typeof code === 'string' && LIBRARY_CODES.has(code)) {
     // One of ours that reaches this point is the server's failure, whatever status it was made with (a
     // 400 topic error thrown inside a stream's generator is the generator's bug): it keeps its code.
     const status = typeof statusCode === 'number' && statusCode >= 500 && statusCode < 600 ? statusCode : 500
@@ -110,7 +124,18 @@ export function revealedServerError (error: unknown): RevealedServerError {
   if (statusCode === 503 && typeof code === 'string' && code.startsWith('FST_') && typeof message === 'string') {
     return { status: 503, code, detail: message }
   }
-  return { status: 500, code: 'FVIEWS_ERR_INTERNAL' }
+  return { status: 500, code: FVIEWS_ERR_INTERNAL.code }
+}
+
+/**
+ * The problem document of a server-side failure, for an HTTP answer and a stream's `event: error` frame
+ * alike: what revealedServerError allows, else `unrevealed`, which says where the error went (by default
+ * FVIEWS_ERR_INTERNAL's words, naming the request id the log line carries).
+ */
+export function serverErrorProblem (error: unknown, request: FastifyRequest,
+  unrevealed = new FVIEWS_ERR_INTERNAL(String(request.id)).message): ProblemDocument {
+  const revealed = revealedServerError(error)
+  return problem(revealed.status, revealed.detail ?? unrevealed, request, { code: revealed.code })
 }
 
 /**

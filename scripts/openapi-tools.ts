@@ -26,7 +26,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { chromium } from 'playwright-core'
 import type { OpenAPIVersion } from '../lib/index.js'
 import { build as buildStocks } from '../examples/stocks/app.js'
-import { generateDocuments } from '../test/helpers/openapi-documents.js'
+import { generateDocuments } from './openapi-documents.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('..', import.meta.url))

@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
-import { generateDocuments } from '../test/helpers/openapi-documents.js'
+import { generateDocuments } from './openapi-documents.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const check = process.argv.includes('--check')

@@ -7,7 +7,8 @@
 import type { Server } from 'node:http'
 import { Type } from '@sinclair/typebox'
 import { createApp, ServerSideEventsView, ViewRouter } from '../../lib/index.js'
-import { announce, exitOnSignal, lastSeq, listenOptions, nextTick, publishParams, stats } from '../lib/protocol.js'
+import { announce, exitOnSignal, listenOptions, stats } from '../lib/protocol.js'
+import { publishRoute } from '../lib/broker-publish.js'
 
 // maxConnections: every stream kind counts against it, and the bench holds up to the --scale N.
 const app = await createApp({ env: {}, fastify: { logger: false }, docsPath: false, healthPath: false, maxConnections: 1_000_000, drainMs: 0 })
@@ -28,14 +29,7 @@ const router = new ViewRouter()
 router.registerView(Ticks, { prefix: '/sse' })
 await app.register(router.plugin)
 
-// As in fastify-views.ts: publishes issued at once, awaited together (the broker keeps their order).
-app.post('/publish', async (request) => {
-  const { k, b } = publishParams(request.query as Record<string, unknown>)
-  const published: Array<Promise<unknown>> = []
-  for (let i = 0; i < k; i++) published.push(app.broker.publish('bench', 'tick', nextTick(b)))
-  await Promise.all(published)
-  return { published: k, lastSeq: lastSeq() }
-})
+publishRoute(app)
 
 app.get('/stats', async () => stats(open))
 

@@ -6,7 +6,8 @@
  */
 import type { Server } from 'node:http'
 import { createApp, SubscriptionView, ViewRouter } from '../../lib/index.js'
-import { announce, exitOnSignal, lastSeq, listenOptions, nextTick, publishParams, stats } from '../lib/protocol.js'
+import { announce, exitOnSignal, listenOptions, stats } from '../lib/protocol.js'
+import { publishRoute } from '../lib/broker-publish.js'
 
 const app = await createApp({
   env: {},
@@ -21,16 +22,7 @@ const router = new ViewRouter()
 router.registerView(SubscriptionView({ topics: ['bench'] }), { prefix: '/sse' })
 await app.register(router.plugin)
 
-// The K publishes are issued at once and awaited together: a broker keeps the order of publish() calls
-// (Redis: one connection, commands in call order), so with Redis they are pipelined instead of each
-// waiting for the previous round trip.
-app.post('/publish', async (request) => {
-  const { k, b } = publishParams(request.query as Record<string, unknown>)
-  const published: Array<Promise<unknown>> = []
-  for (let i = 0; i < k; i++) published.push(app.broker.publish('bench', 'tick', nextTick(b)))
-  await Promise.all(published)
-  return { published: k, lastSeq: lastSeq() }
-})
+publishRoute(app)
 
 app.get('/stats', async () => stats(app.topicMetrics.openConnections))
 

@@ -7,7 +7,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { fastifyViews } from './plugin.js'
 import { sendProblem } from '../problem-reply.js'
-import { problem } from '../problem.js'
+import { problemOf } from '../problem.js'
 import { withProblemServerOptions } from '../http/client-errors.js'
 import { withStrictBodies } from '../http/validation.js'
 import type { Broker } from '../broker/broker.js'
@@ -15,7 +15,8 @@ import { createBroker } from '../broker/create-broker.js'
 import { isTopicCatalog, type AnyTopicCatalog } from '../broker/catalog.js'
 import { resolveRetention } from '../broker/retention.js'
 import { DEFAULT_BUDGET_BYTES } from '../broker/subscription.js'
-import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+import { RETRY_AFTER_UNHEALTHY_SECONDS } from '../defaults.js'
+import { FVIEWS_ERR_OPTION_INVALID, FVIEWS_ERR_UNHEALTHY } from '../errors.js'
 import { kStreamRegistry } from '../symbols.js'
 import { resolveSettings, SETTINGS_OPTION_NAMES, shownValue, type SettingsInput } from './settings.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
@@ -148,7 +149,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
       const leaving = registry.draining || registry.leaving
       if (health.ok && !leaving) return { status: 'ok', broker: health, openConnections: metrics.openConnections }
       const detail = leaving ? 'Shutting down: this instance is leaving the pool' : `Broker unusable: ${health.detail}`
-      return sendProblem(reply, problem(503, detail, request, { code: 'FVIEWS_ERR_UNHEALTHY', broker: health }), { 'retry-after': '5' })
+      return sendProblem(reply, problemOf(new FVIEWS_ERR_UNHEALTHY(detail), request, { broker: health }), { 'retry-after': String(RETRY_AFTER_UNHEALTHY_SECONDS) })
     })
   }
   if (typeof options.metricsPath === 'string') {

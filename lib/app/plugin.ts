@@ -13,9 +13,9 @@ import fp from 'fastify-plugin'
 import cors from '@fastify/cors'
 import FindMyWay from 'find-my-way'
 import { isDeepStrictEqual } from 'node:util'
-import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+import { FVIEWS_ERR_METHOD_NOT_ALLOWED, FVIEWS_ERR_OPTION_INVALID, FVIEWS_ERR_ROUTE_NOT_FOUND } from '../errors.js'
 import { kConfiguredScope } from '../symbols.js'
-import { ProblemDetails, ValidationIssue, problem } from '../problem.js'
+import { ProblemDetails, ValidationIssue, problemOf } from '../problem.js'
 import { problemErrorHandler, sendProblem } from '../problem-reply.js'
 import { addSharedSchema, registerOpenAPI } from '../openapi/swagger.js'
 import { streamRegistryOf } from '../sse/registry.js'
@@ -73,10 +73,10 @@ function installNotFoundHandler (app: FastifyInstance, wanted: boolean | undefin
     const path = request.url.split('?')[0]
     const allowed = PROBED_METHODS.filter((method) => known.find(method as any, path) !== null)
     if (allowed.length > 0) {
-      const doc = problem(405, `${request.method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`, request, { code: 'FVIEWS_ERR_METHOD_NOT_ALLOWED' })
+      const doc = problemOf(new FVIEWS_ERR_METHOD_NOT_ALLOWED(request.method, path, allowed.join(', ')), request)
       return sendProblem(reply, doc, { allow: allowed.join(', ') })
     }
-    return sendProblem(reply, problem(404, `No route ${request.method} ${path}`, request, { code: 'FVIEWS_ERR_ROUTE_NOT_FOUND' }))
+    return sendProblem(reply, problemOf(new FVIEWS_ERR_ROUTE_NOT_FOUND(request.method, path), request))
   })
   if (!installed) app.log.debug('fastify-views: a not-found handler is already set; it stays')
 }

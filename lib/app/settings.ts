@@ -8,6 +8,7 @@
  * name, short name, parts such as REDIS_HOST/REDIS_PORT), and each error names the variable at fault and
  * what it accepts; env-schema maps one variable to one key and reports Ajv's wording.
  */
+import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 
 export interface AppSettings {
@@ -142,7 +143,7 @@ export function resolveSettings (input: SettingsInput = {}, env: Env = process.e
     redisUrl: redisUrl(input, env),
     redisCluster: redisCluster(input, env),
     topicPrefix: topicPrefix(input, env),
-    heartbeatSeconds: heartbeat === undefined ? 15 : seconds(input.heartbeatSeconds === undefined ? 'SSE_HEARTBEAT_SECONDS' : 'heartbeatSeconds', heartbeat, 3600),
+    heartbeatSeconds: heartbeat === undefined ? DEFAULT_HEARTBEAT_SECONDS : seconds(input.heartbeatSeconds === undefined ? 'SSE_HEARTBEAT_SECONDS' : 'heartbeatSeconds', heartbeat, 3600),
     corsOrigins: corsOrigins(input, env),
     ssePath: ssePath(input, env)
   }

@@ -17,7 +17,7 @@
  *   failure whose event was delivered.
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
-import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
+import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { Broker, newEpoch } from './broker.js'
 import { HISTORY_PAGE, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './contract.js'
 import { keySlot } from './key-slot.js'
@@ -149,7 +149,9 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
     super(options)
     this.stats.malformedMessages = 0
     if ((options.url === undefined) === (options.cluster === undefined)) {
-      throw new TypeError("RedisBroker: give either 'url' (standalone) or 'cluster' (startup nodes)")
+      throw options.url === undefined
+        ? new FVIEWS_ERR_OPTION_INVALID('url', "RedisBroker needs 'url' (standalone) or 'cluster' (startup nodes)")
+        : new FVIEWS_ERR_OPTION_INVALID('cluster', "RedisBroker takes either 'url' (standalone) or 'cluster' (startup nodes), not both")
     }
     this.options = options
     this.backend = options.cluster === undefined ? 'redis' : 'redis-cluster'

@@ -5,6 +5,7 @@
  * `Accept: text/event-stream`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify'
+import { FVIEWS_ERR_STREAM_NOT_ACCEPTABLE } from '../errors.js'
 import { NotAcceptableError } from '../http-errors.js'
 import { printableText } from '../problem.js'
 
@@ -51,8 +52,8 @@ function isEventStreamRoute (route: RouteOptions): boolean {
 function refuseUnacceptableStream (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
   const accept = request.headers.accept
   if (acceptsEventStream(accept)) return done()
-  done(new NotAcceptableError(`This endpoint answers with an event stream (text/event-stream), which the Accept header '${printableText(accept ?? '', 256)}' excludes`,
-    { code: 'FVIEWS_ERR_STREAM_NOT_ACCEPTABLE' }))
+  const refusal = new FVIEWS_ERR_STREAM_NOT_ACCEPTABLE(printableText(accept ?? '', 256))
+  done(new NotAcceptableError(refusal.message, { code: refusal.code }))
 }
 
 /** Adds the Accept check to every event-stream route registered from now on in `app` and its children. */

@@ -13,20 +13,17 @@
 import { maxHeaderSize as NODE_MAX_HEADER_SIZE, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
-import { PROBLEM_CONTENT_TYPE, printableText, problem } from '../problem.js'
+import { FVIEWS_ERR_REQUEST_HEADERS_TOO_LARGE, FVIEWS_ERR_REQUEST_MALFORMED, FVIEWS_ERR_REQUEST_TIMEOUT } from '../errors.js'
+import { PROBLEM_CONTENT_TYPE, printableText, problem, problemOf, serverErrorProblem } from '../problem.js'
 
 /** An error Node reports on a connection before a request exists (`clientError`): its code says what was wrong. */
 export interface ClientError extends Error { code?: string }
 
 /** What Node's parser error means for the client (https://nodejs.org/api/http.html#event-clienterror). */
-function clientErrorProblem (error: ClientError, maxHeaderSize: number): { status: number, detail: string, code: string } {
-  if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return { status: 431, detail: `The request headers are larger than this server accepts (${maxHeaderSize} bytes)`, code: 'FVIEWS_ERR_REQUEST_HEADERS_TOO_LARGE' }
-  }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    return { status: 408, detail: 'The request did not arrive in time', code: 'FVIEWS_ERR_REQUEST_TIMEOUT' }
-  }
-  return { status: 400, detail: 'The request is not valid HTTP/1.1 and could not be read', code: 'FVIEWS_ERR_REQUEST_MALFORMED' }
+function clientErrorAnswer (error: ClientError, maxHeaderSize: number): FastifyError {
+  if (error.code === 'HPE_HEADER_OVERFLOW') return new FVIEWS_ERR_REQUEST_HEADERS_TOO_LARGE(maxHeaderSize)
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new FVIEWS_ERR_REQUEST_TIMEOUT()
+  return new FVIEWS_ERR_REQUEST_MALFORMED('The request is not valid HTTP/1.1 and could not be read')
 }
 
 /**
@@ -43,8 +40,9 @@ export function problemClientErrorHandler (this: FastifyInstance | undefined, er
   if (socket.writable && !answering) {
     // The server's own `maxHeaderSize` (Fastify's `http` options), else Node's (`--max-http-header-size`).
     const maxHeaderSize = (this?.server as { maxHeaderSize?: number } | undefined)?.maxHeaderSize ?? NODE_MAX_HEADER_SIZE
-    const { status, detail, code } = clientErrorProblem(error, maxHeaderSize)
-    const body = JSON.stringify(problem(status, detail, undefined, { code }))
+    const doc = problemOf(clientErrorAnswer(error, maxHeaderSize), undefined)
+    const { status } = doc
+    const body = JSON.stringify(doc)
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
   }
@@ -57,12 +55,12 @@ export function problemClientErrorHandler (this: FastifyInstance | undefined, er
  * code; the path they echo is the client's, so its unprintable bytes are escaped.
  */
 export function problemFrameworkErrors (error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500
-  const server = status >= 500
-  if (server) request.log.error({ err: error }, 'request failed before routing')
-  const detail = server ? `An internal error occurred; it was logged with request id ${String(request.id)}` : printableText(error.message, 4096)
-  const doc = problem(status, detail, request, { code: server ? 'FVIEWS_ERR_INTERNAL' : error.code })
-  void reply.code(status).type(PROBLEM_CONTENT_TYPE).send(doc)
+  const status = error.statusCode
+  const refused = typeof status === 'number' && status >= 400 && status < 500
+  if (!refused) request.log.error({ err: error }, 'request failed before routing')
+  // A server-side failure reveals what every other answer may, no more.
+  const doc = refused ? problem(status, printableText(error.message, 4096), request, { code: error.code }) : serverErrorProblem(error, request)
+  void reply.code(doc.status).type(PROBLEM_CONTENT_TYPE).send(doc)
 }
 
 /**
@@ -84,8 +82,8 @@ export function withProblemServerOptions<T extends FastifyServerOptions> (option
 export function refuseMissingHost (app: FastifyInstance): void {
   app.addHook('onRequest', function refuseRequestWithoutHost (request, reply, done) {
     if (request.raw.httpVersion !== '1.1' || request.headers.host !== undefined) return done()
-    const doc = problem(400, 'An HTTP/1.1 request needs a Host header (RFC 9112 §3.2)', request, { code: 'FVIEWS_ERR_REQUEST_MALFORMED' })
-    void reply.code(400).header('connection', 'close').type(PROBLEM_CONTENT_TYPE).send(doc)
+    const doc = problemOf(new FVIEWS_ERR_REQUEST_MALFORMED('An HTTP/1.1 request needs a Host header (RFC 9112 §3.2)'), request)
+    void reply.code(doc.status).header('connection', 'close').type(PROBLEM_CONTENT_TYPE).send(doc)
   })
 }
 

@@ -10,7 +10,7 @@
  * the window rather than all at once, and resume from their Last-Event-ID.
  */
 import type { FastifyInstance } from 'fastify'
-import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
+import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { kStreamRegistry } from '../symbols.js'
 
 declare module 'fastify' {
@@ -54,12 +54,6 @@ export const FLUSH_SPACING_MS = 5
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
 
-/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
-export function overCapacity (): HttpError {
-  return new ServiceUnavailableError('This instance holds as many streams as it may; retry shortly',
-    { code: 'FVIEWS_ERR_OVER_CAPACITY', headers: { 'retry-after': '2' } })
-}
-
 export class StreamRegistry {
   readonly streams = new Set<RegisteredStream>()
   /** Streams end over this window on close, each at a random moment (ms). */
@@ -79,7 +73,7 @@ export class StreamRegistry {
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
-    this.heartbeatSeconds = settings.heartbeatSeconds ?? 15
+    this.heartbeatSeconds = settings.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS
   }
 
   /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */

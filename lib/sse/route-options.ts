@@ -4,6 +4,9 @@
  * registry of the instance the route is mounted on. Transport: nothing here knows views or topics.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { RETRY_AFTER_BUSY_SECONDS } from '../defaults.js'
+import { FVIEWS_ERR_OVER_CAPACITY } from '../errors.js'
+import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
 import { streamRegistryOf } from './registry.js'
 
 export const EVENT_STREAM = 'text/event-stream'
@@ -42,4 +45,10 @@ export function streamRouteOptions (instance: FastifyInstance): Record<string, u
 export function mountStream (instance: FastifyInstance): Record<string, unknown> {
   streamRegistryOf(instance)
   return streamRouteOptions(instance)
+}
+
+/** The answer at the connection limit, before any byte of the stream: one limit for every kind of stream. */
+export function overCapacity (): HttpError {
+  const refusal = new FVIEWS_ERR_OVER_CAPACITY()
+  return new ServiceUnavailableError(refusal.message, { code: refusal.code, headers: { 'retry-after': String(RETRY_AFTER_BUSY_SECONDS) } })
 }

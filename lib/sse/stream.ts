@@ -27,6 +27,7 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { kCloseAsSlow } from '../symbols.js'
+import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { encodeComment, encodeFrame } from './encoder.js'
 import type { RegisteredStream, StreamRegistry } from './registry.js'
 
@@ -364,7 +365,7 @@ export class EventStream implements RegisteredStream {
       }
     } catch (error) {
       if (this.closed) return
-      if ((error as { code?: unknown } | undefined)?.code === 'FVIEWS_ERR_STREAM_SLOW') this.closeAsSlow(error as Error)
+      if (error instanceof FVIEWS_ERR_STREAM_SLOW) this.closeAsSlow(error)
       else this.fail(error)
     }
   }

@@ -20,6 +20,7 @@
  * Retry-After: repeating a non-idempotent request would apply it twice. Never a 2xx whose event vanished.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { FVIEWS_ERR_EVENT_INVALID, FVIEWS_ERR_EVENT_NOT_PUBLISHED, FVIEWS_ERR_EVENT_UNCONFIRMED, FVIEWS_ERR_PUBLISH_BROKER_MISSING, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
 import { type HttpError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
 import { isTopicCatalog, type AnyTopicCatalog, type CatalogEventData, type CatalogEventName, type TemplateParamNames, type TemplatesCarrying, type TopicNameCarrying } from '../broker/catalog.js'
 import { holdAnswer } from './held-answer.js'
@@ -59,7 +60,7 @@ function topicsOf<R> (options: PublishEventOptions<R>, context: PublishContext<R
 /** Publishes after success; shared by the decorator and the handler wrapper. */
 export async function publishResult<R> (options: PublishEventOptions<R>, event: string, request: FastifyRequest, result: R): Promise<void> {
   const broker = (request.server as unknown as { broker?: Publisher }).broker
-  if (broker === undefined) throw new TypeError('publishEvent: the app has no broker; create it with createApp() or decorate app.broker')
+  if (broker === undefined) throw new FVIEWS_ERR_PUBLISH_BROKER_MISSING()
   const context: PublishContext<R> = { request, result, params: request.params }
   const data = options.extractData === undefined ? result : options.extractData(result, context)
   let topics: string[]
@@ -83,7 +84,7 @@ export async function publishResult<R> (options: PublishEventOptions<R>, event: 
 
 function isCatalogRefusal (error: unknown): boolean {
   const code = (error as { code?: unknown } | null | undefined)?.code
-  return code === 'FVIEWS_ERR_EVENT_INVALID' || code === 'FVIEWS_ERR_TOPIC_UNKNOWN'
+  return code === FVIEWS_ERR_EVENT_INVALID.code || code === FVIEWS_ERR_TOPIC_UNKNOWN.code
 }
 
 /**
@@ -115,11 +116,9 @@ function outcomeUnknown (error: unknown): boolean {
  */
 function changeAppliedEventNotPublished (event: string, topics: string[], error: unknown): HttpError {
   const unknown = outcomeUnknown(error)
-  const what = unknown
-    ? `whether its '${event}' event was published is unknown: the event broker did not confirm it`
-    : `its '${event}' event could not be published: the event broker is unavailable`
-  return new ServiceUnavailableError(`The change was applied, but ${what}. Do not repeat the request; read the current state instead.`, {
-    code: unknown ? 'FVIEWS_ERR_EVENT_UNCONFIRMED' : 'FVIEWS_ERR_EVENT_NOT_PUBLISHED',
+  const answer = unknown ? new FVIEWS_ERR_EVENT_UNCONFIRMED(event) : new FVIEWS_ERR_EVENT_NOT_PUBLISHED(event)
+  return new ServiceUnavailableError(answer.message, {
+    code: answer.code,
     extensions: { applied: true, publication: unknown ? 'unknown' : 'failed', event, topics },
     cause: error
   })

@@ -16,13 +16,13 @@
 import { Type, type TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
-import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+import { DEFAULT_HEARTBEAT_SECONDS, RETRY_AFTER_BUSY_SECONDS } from '../defaults.js'
+import { FVIEWS_ERR_AUTHORIZE_FAILED, FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_OPTION_INVALID, FVIEWS_ERR_TOPIC_FORBIDDEN, FVIEWS_ERR_TOPIC_INVALID, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
 import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/route-tags.js'
 import { encodeFrame } from '../sse/encoder.js'
-import { EVENT_STREAM, mountStream } from '../sse/route-options.js'
-import { overCapacity } from '../sse/registry.js'
+import { EVENT_STREAM, mountStream, overCapacity } from '../sse/route-options.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
@@ -124,7 +124,7 @@ function runtimeOf (request: FastifyRequest): TopicRuntime {
   const server: { [kTopicRuntime]?: TopicRuntime, broker?: Broker } = request.server
   const attached = server[kTopicRuntime]
   if (attached !== undefined) return attached
-  if (server.broker === undefined) throw new InternalServerError('Topic subscriptions need a broker: build the app with createApp() or decorate app.broker')
+  if (server.broker === undefined) throw new FVIEWS_ERR_BROKER_MISSING('SubscriptionView')
   let runtime = defaultRuntimes.get(server.broker)
   if (runtime === undefined) {
     runtime = { broker: server.broker, metrics: new TopicMetrics(), maxConnections: Infinity }
@@ -133,7 +133,7 @@ function runtimeOf (request: FastifyRequest): TopicRuntime {
   return runtime
 }
 
-const INVALID_TOPIC = { code: 'FVIEWS_ERR_TOPIC_INVALID' }
+const INVALID_TOPIC = { code: FVIEWS_ERR_TOPIC_INVALID.code }
 
 /** Topics of a request: validated, deduplicated, in request order. Throws a 400 naming the fault. */
 /** Every `%` of the URL's query starts a valid escape, and the escapes decode to well-formed UTF-8 text. */
@@ -175,7 +175,8 @@ export function resolvedTopics (topics: readonly string[], catalog: AnyTopicCata
     if (catalog === undefined) return { name: topic, template: topic, params: {} }
     const resolved = catalog.resolve(topic)
     if ('problem' in resolved) {
-      throw new BadRequestError(`Unknown topic '${printableTopic(topic)}': ${resolved.problem}`, { code: 'FVIEWS_ERR_TOPIC_UNKNOWN', extensions: { topic: printableTopic(topic) } })
+      const unknown = new FVIEWS_ERR_TOPIC_UNKNOWN(printableTopic(topic), resolved.problem)
+      throw new BadRequestError(unknown.message, { code: unknown.code, extensions: { topic: printableTopic(topic) } })
     }
     return resolved
   })
@@ -199,11 +200,13 @@ async function authorizeAll (request: FastifyRequest, resolved: ResolvedTopic[],
       // An HttpError is the callback's own answer (401 without a token, say): it stands.
       if ((error as { statusCode?: number }).statusCode !== undefined && (error as { statusCode: number }).statusCode < 500) throw error
       request.log.error({ err: error, topic }, 'subscription: authorize threw')
-      throw new InternalServerError(`Authorization of topic '${topic}' failed`, { code: 'FVIEWS_ERR_AUTHORIZE_FAILED', cause: error })
+      const failure = new FVIEWS_ERR_AUTHORIZE_FAILED(topic)
+      throw new InternalServerError(failure.message, { code: failure.code, cause: error })
     }
     if (allowed !== true) {
       metrics.refused.forbidden++
-      throw new ForbiddenError(`Not allowed to subscribe to topic '${topic}'`, { code: 'FVIEWS_ERR_TOPIC_FORBIDDEN', extensions: { topic } })
+      const refusal = new FVIEWS_ERR_TOPIC_FORBIDDEN(topic)
+      throw new ForbiddenError(refusal.message, { code: refusal.code, extensions: { topic } })
     }
   }
 }
@@ -281,14 +284,14 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
   } catch (error) {
     metrics.closed(topics.length, false)
     throw new ServiceUnavailableError(`Cannot subscribe now. ${revealedServerError(error).detail ?? 'The event broker did not answer'}`,
-      { code: 'FVIEWS_ERR_BROKER_UNAVAILABLE', headers: { 'retry-after': '2' }, cause: error })
+      { code: FVIEWS_ERR_BROKER_UNAVAILABLE.code, headers: { 'retry-after': String(RETRY_AFTER_BUSY_SECONDS) }, cause: error })
   }
   stream.onClose((reason) => {
     subscription.close()
     metrics.closed(topics.length, reason === 'slow')
   })
   stream.start({
-    heartbeatSeconds: options.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
+    heartbeatSeconds: options.heartbeatSeconds ?? registry?.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
     budgetBytes,
     heartbeatFrame: (options.heartbeat ?? runtime.heartbeat) === 'event' ? HEARTBEAT_EVENT : undefined,
     opening: options.retry === undefined ? undefined : { retry: options.retry }

@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
 import type { TObject } from '@sinclair/typebox'
+import { FVIEWS_ERR_DECORATOR_INVALID } from '../errors.js'
 import type { MaybePromise, Member, OperationSchema, RouteContext, SuccessBody } from './types.js'
 import { defaultStatus, sendResult } from './respond.js'
 import { joinPath, tagMethod } from './route-tags.js'
@@ -78,7 +79,7 @@ export type MethodDecorator = (target: any, context?: any) => any
 export function applyDecorators (viewClass: { prototype: object }, decorators: Record<string, MethodDecorator[]>): void {
   for (const [name, list] of Object.entries(decorators)) {
     let method = (viewClass.prototype as any)[name]
-    if (typeof method !== 'function') throw new TypeError(`applyDecorators: '${name}' is not a method of ${String((viewClass as any).name)}`)
+    if (typeof method !== 'function') throw new FVIEWS_ERR_DECORATOR_INVALID(name, String((viewClass as any).name))
     for (const decorator of [...list].reverse()) method = decorator(method, { kind: 'method', name }) ?? method
     Object.defineProperty(viewClass.prototype, name, { value: method, writable: true, configurable: true })
   }

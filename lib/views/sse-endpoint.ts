@@ -10,10 +10,10 @@ import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
 import { kControlData, kGeneratedIds, kSerializedData, kStreamRegistry } from '../symbols.js'
 import { HttpError } from '../http-errors.js'
-import { problem, problemFromHttpError, revealedServerError } from '../problem.js'
+import { problemFromHttpError, serverErrorProblem } from '../problem.js'
+import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { encodeEvent, encodeFrame } from '../sse/encoder.js'
-import { overCapacity } from '../sse/registry.js'
-import { EVENT_STREAM, lastEventIdOf, mountStream } from '../sse/route-options.js'
+import { EVENT_STREAM, lastEventIdOf, mountStream, overCapacity } from '../sse/route-options.js'
 import { EventStream } from '../sse/stream.js'
 import { compileEvents } from './event-schema.js'
 import type { RouteSpec } from './route-spec.js'
@@ -50,10 +50,9 @@ export interface EndpointOptions {
 export function errorFrame (request: FastifyRequest, error: unknown): string {
   request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
   // The same decision as an HTTP answer's (problemFor): what a server-side failure may reveal.
-  const revealed = revealedServerError(error)
   const doc = error instanceof HttpError
     ? problemFromHttpError(error, request)
-    : problem(revealed.status, revealed.detail ?? `The event stream failed; the error was logged with request id ${String(request.id)}`, request, { code: revealed.code })
+    : serverErrorProblem(error, request, `The event stream failed; the error was logged with request id ${String(request.id)}`)
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
 }
 
@@ -156,7 +155,7 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       const retry = target.retry ?? definition.retry
       stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error))
       stream.start({
-        heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
+        heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
         opening: retry === undefined ? undefined : { retry }
       })
       return reply

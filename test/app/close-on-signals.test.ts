@@ -10,7 +10,7 @@ import { request } from 'undici'
 import { http } from '../helpers/http.js'
 import { BodyReader } from '../helpers/sse-http.js'
 
-const SERVER = fileURLToPath(new URL('../fixtures/signal-server.ts', import.meta.url))
+const SERVER = fileURLToPath(new URL('../helpers/signal-server.ts', import.meta.url))
 
 t.test('SIGTERM: unhealthy first, then the streams end cleanly and the process exits 0', async (t) => {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER], { env: { ...process.env, UNHEALTHY_FIRST_MS: '400' }, stdio: ['ignore', 'pipe', 'inherit'] })

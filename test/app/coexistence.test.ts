@@ -10,7 +10,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import cors from '@fastify/cors'
 import { APIView, configureApp, fastifyViews, MemoryBroker, NotFoundError, openapiRefResolver, subscribeToEvents, ViewRouter } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 

@@ -7,7 +7,7 @@ import t from 'tap'
 import Fastify from 'fastify'
 import fastifyViewsDefault, { APIView, configureApp, createApp, fastifyViews, MemoryBroker, NotFoundError, ViewRouter } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 

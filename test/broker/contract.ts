@@ -7,6 +7,7 @@ import { Broker, type TopicEvent } from '../../lib/index.js'
 import { BrokerMessage } from '../../lib/broker/message.js'
 import { Subscription, type SubscriptionSink } from '../../lib/broker/subscription.js'
 import { encodeCursor, sealCursor, topicSetKey } from '../../lib/broker/cursor.js'
+import { until } from '../helpers/wait.js'
 
 export interface BrokerFactory {
   /** A fresh broker, connected, with the given options; closed by the suite. */
@@ -32,14 +33,6 @@ export async function take (iterator: AsyncIterator<TopicEvent>, count: number, 
 }
 
 const published = (events: TopicEvent[]) => events.map((event) => [event.event, event.data])
-
-async function until (check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 export function brokerContract (t: Test, name: string, factory: BrokerFactory): void {
   const open = async (t: Test, options?: { historySize?: number, historyBytes?: number, historyWindowSeconds?: number }) => {
@@ -73,7 +66,7 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     t.ok(got.every((event) => event.topic === 'news'))
     controller.abort()
     t.same(await events.next(), { value: undefined, done: true }, 'aborting ends the iteration')
-    await until(() => broker.subscriberCount('news') === 0, 'the subscription is released')
+    await until(() => broker.subscriberCount('news') === 0, 'the subscription is released', 5_000, 5)
   })
 
   t.test(`${name}: a client that comes back with its cursor gets exactly what it missed, then live`, async (t) => {
@@ -172,7 +165,7 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     await broker.publish('gone', 'x', 1)
     const [one] = await take(first, 1)
     await first.return()
-    await until(() => broker.subscriberCount('gone') === 0, 'released')
+    await until(() => broker.subscriberCount('gone') === 0, 'released', 5_000, 5)
     await factory.forget(broker, 'gone')
     await broker.publish('gone', 'x', 'new epoch')
     const again = broker.subscribe(['gone'], { lastEventId: one.id })
@@ -200,7 +193,7 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     }
     t.teardown(() => { for (const subscription of subscriptions) subscription.close() })
     for (let n = 1; n <= 20; n++) await broker.publish('wide', 'tick', { n })
-    await until(() => frames.every((mine) => mine.length === 20), 'every subscriber has 20 frames')
+    await until(() => frames.every((mine) => mine.length === 20), 'every subscriber has 20 frames', 5_000, 5)
     for (let n = 0; n < 20; n++) {
       const first = frames[0][n]
       t.ok(frames.every((mine) => mine[n] === first), `event ${n + 1}: one Buffer for all`)
@@ -223,7 +216,7 @@ export function brokerContract (t: Test, name: string, factory: BrokerFactory): 
     t.same(published(await take(last, 1)), [['x', 1]])
     t.equal(broker.subscriberCount('race'), 1)
     await last.return()
-    await until(() => broker.listenedTopics().length === 0, 'no topic is listened to')
+    await until(() => broker.listenedTopics().length === 0, 'no topic is listened to', 5_000, 5)
   })
 
   t.test(`${name}: issue-11-18: one publish to several topics reaches a subscriber of several of them once, live and on resume`, async (t) => {

@@ -6,8 +6,12 @@
 import t, { type Test } from 'tap'
 import { createApp, publishEvent, SubscriptionView, ViewRouter } from '../../lib/index.js'
 import { startRedis, startRedisCluster } from '../helpers/redis-server.js'
-import { describe, eventsPath, StreamReader, dispatcher, until } from '../delivery/support.js'
+import { eventsPath } from '../helpers/delivery-app.js'
+import { describe } from '../helpers/ledger.js'
+import { StreamReader, dispatcher } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 import { request } from 'undici'
+import { listen } from '../helpers/http.js'
 
 const redis = await startRedis({ t })
 const cluster = await startRedisCluster({ masters: 3, t })
@@ -25,10 +29,7 @@ async function boot (t: Test, backend: 'memory' | 'redis' | 'redis-cluster'): Pr
   await app.register(new ViewRouter().registerView(SubscriptionView({}), { prefix: '/events' }).plugin)
   app.post('/tasks/7', publishEvent({ topic: ['tasks', 'task:7'], event: 'task:updated' })(async (req) => req.body))
   app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(async (req) => req.body))
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return `http://127.0.0.1:${address.port}`
+  return listen(app)
 }
 
 async function post (base: string, path: string, body: unknown): Promise<void> {

@@ -11,7 +11,10 @@ import { Type } from '@sinclair/typebox'
 import { request } from 'undici'
 import { createApp, ServerSideEventsView, SubscriptionView, ViewRouter } from '../../lib/index.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS, longestCursorLength } from '../../lib/broker/cursor.js'
-import { describe, dispatcher, StreamReader, until } from '../delivery/support.js'
+import { describe } from '../helpers/ledger.js'
+import { dispatcher, StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
+import { listen } from '../helpers/http.js'
 
 t.test('the longest cursor of the most topics fits the cursor limit', async (t) => {
   t.ok(longestCursorLength(MAX_SUBSCRIPTION_TOPICS) <= MAX_CURSOR_LENGTH, `${longestCursorLength(MAX_SUBSCRIPTION_TOPICS)} <= ${MAX_CURSOR_LENGTH}`)
@@ -36,10 +39,7 @@ async function boot (t: Test) {
     router.registerView(Relay, { prefix: `/relay/${count}` })
   }
   await app.register(router.plugin)
-  await app.listen({ port: 0, host: '127.0.0.1' })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('no address')
-  return { app, base: `http://127.0.0.1:${address.port}` }
+  return { app, base: await listen(app) }
 }
 
 for (const count of COUNTS) {

@@ -5,16 +5,9 @@
  * listen/unlisten take 20 ms and say when they start.
  */
 import t from 'tap'
+import { until } from '../helpers/wait.js'
 import { take } from './contract.js'
 import { SlowBackendBroker } from './slow-backend.js'
-
-async function until (check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-}
 
 function nextCall (broker: SlowBackendBroker, kind: 'listen' | 'unlisten', topic: string): Promise<void> {
   return new Promise((resolve) => {

@@ -9,7 +9,10 @@ import t from 'tap'
 import { request } from 'undici'
 import { createApp, SubscriptionView, ViewRouter } from '../../lib/index.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { dispatcher, parseFrames, StreamReader, until, type Frame } from '../delivery/support.js'
+import { parseFrames, type Frame } from '../helpers/sse-frames.js'
+import { dispatcher, StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
+import { listen } from '../helpers/http.js'
 
 const redis = await startRedis({ t })
 // A quickstart-like `{ id }` notification: 72 bytes of JSON.
@@ -20,10 +23,7 @@ for (const backend of ['memory', 'redis'] as const) {
     const app = await createApp({ env: {}, fastify: { logger: false }, drainMs: 0, topicPrefix: `slow${Date.now()}:`, ...(backend === 'redis' ? { redisUrl: redis.url } : {}) })
     t.teardown(() => app.close())
     await app.register(new ViewRouter().registerView(SubscriptionView({}), { prefix: '/events' }).plugin)
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const address = app.server.address()
-    if (address === null || typeof address === 'string') throw new Error('no address')
-    const base = `http://127.0.0.1:${address.port}`
+    const base = await listen(app)
     t.equal(JSON.stringify(note(1)).length, 72, 'a 72-byte event')
 
     const response = await request(`${base}/events?topic=tasks`, { dispatcher })

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core'
 import { build } from '../../examples/crm-comments/app.js'
 import { launchBrowser } from '../helpers/browser.js'
 import { http } from '../helpers/http.js'
-import { start } from '../examples/support.js'
+import { start } from '../helpers/example-app.js'
 
 const LIVE = { timeout: 2_000 }
 const comments = (page: Page, thread?: number) => page.locator(thread === undefined ? 'li.comment' : `section[data-thread="${thread}"] li.comment`).allTextContents()

@@ -6,13 +6,13 @@
 import t from 'tap'
 import type { Page } from 'playwright-core'
 import { build, TaskStore, type QuickstartOptions } from '../../examples/quickstart/app.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { launchBrowser } from '../helpers/browser.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { SSEClient } from '../helpers/sse-client.js'
 import { MemoryBroker } from '../../lib/index.js'
-import { start, type Running } from '../examples/support.js'
+import { start, type Running } from '../helpers/example-app.js'
 
 // The bound: what one window does shows in the other within a second.
 const WITHIN_A_SECOND = { timeout: 1000 }

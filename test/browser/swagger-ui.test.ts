@@ -8,7 +8,7 @@ import type { Locator, Page } from 'playwright-core'
 import type { FastifyInstance } from 'fastify'
 import { build as buildQuickstart } from '../../examples/quickstart/app.js'
 import { build as buildStocks } from '../../examples/stocks/app.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { launchBrowser } from '../helpers/browser.js'
 import { listen } from '../helpers/http.js'
 

@@ -7,7 +7,7 @@ import t from 'tap'
 import { http } from '../helpers/http.js'
 import { LogCapture } from '../helpers/sse-http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { eventsPath, startInstance } from './support.js'
+import { eventsPath, startInstance } from '../helpers/delivery-app.js'
 
 const redis = await startRedis({ t })
 const RAW = /WRONGTYPE|OOM|CROSSSLOT|ERR |ReplyError|Stream isn't writeable/

@@ -9,7 +9,11 @@ import t, { type Test } from 'tap'
 import { encodeCursor, sealCursor } from '../../lib/broker/cursor.js'
 import { LogCapture } from '../helpers/sse-http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, ResumingEventSource, startInstance, StreamReader, until, viaBroker, type Instance } from './support.js'
+import { eventsPath, startInstance, viaBroker, type Instance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys } from '../helpers/ledger.js'
+import { ResumingEventSource } from '../helpers/resuming-event-source.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 

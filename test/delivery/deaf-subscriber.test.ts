@@ -9,7 +9,10 @@ import type { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { http } from '../helpers/http.js'
 import { LogCapture } from '../helpers/sse-http.js'
-import { describe, eventsPath, Ledger, noteKeys, notesOf, startInstance, StreamReader, until, viaBroker, viaHttp } from './support.js'
+import { eventsPath, startInstance, viaBroker, viaHttp } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, notesOf } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 

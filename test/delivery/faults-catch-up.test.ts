@@ -6,15 +6,16 @@
  * (on a quiet topic that could be forever).
  */
 import t from 'tap'
-import { sleep, until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { sleep, until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled, type Rig } from '../helpers/fault-rig.js'
 
-t.test('a catch-up that failed while the publisher connection was stalled is done once it is back', async (t) => {
-  const rig = await faultRig(t, { publishTimeoutMs: 300 })
-  rig.proxy.stall({ role: 'publisher' })
+/**
+ * B publishes while A's subscriber connection is cut three times: the events published while A
+ * reconnects are missed live, and only history has them - A must catch up.
+ */
+async function publishAcrossSubscriberCuts (rig: Rig): Promise<void> {
   const loop = publisherLoop(rig, rig.b, 5)
   await until(() => loop.published() >= 30, 'events flow')
-  // Events published while A's subscriber reconnects are missed live: only history has them.
   for (let i = 0; i < 3; i++) {
     rig.proxy.cut({ role: 'subscriber' })
     await sleep(100)
@@ -22,6 +23,12 @@ t.test('a catch-up that failed while the publisher connection was stalled is don
   const at = loop.published()
   await until(() => loop.published() >= at + 30, 'events flow after the cuts')
   await loop.stop()
+}
+
+t.test('a catch-up that failed while the publisher connection was stalled is done once it is back', async (t) => {
+  const rig = await faultRig(t, { publishTimeoutMs: 300 })
+  rig.proxy.stall({ role: 'publisher' })
+  await publishAcrossSubscriberCuts(rig)
   // Longer than a history read may take: the catch-ups have failed by now.
   await sleep(1000)
   rig.proxy.cut({ role: 'publisher' })
@@ -35,15 +42,7 @@ t.test('a catch-up that failed on a slow but open publisher connection is retrie
   const rig = await faultRig(t, { publishTimeoutMs: 300 })
   // Replies to A's publisher take longer than a history read may wait: every catch-up fails, no reconnect.
   rig.proxy.delay(600, { role: 'publisher', direction: 'down' })
-  const loop = publisherLoop(rig, rig.b, 5)
-  await until(() => loop.published() >= 30, 'events flow')
-  for (let i = 0; i < 3; i++) {
-    rig.proxy.cut({ role: 'subscriber' })
-    await sleep(100)
-  }
-  const at = loop.published()
-  await until(() => loop.published() >= at + 30, 'events flow after the cuts')
-  await loop.stop()
+  await publishAcrossSubscriberCuts(rig)
   await sleep(1000)
   // The connection was never renewed: only a retry can catch up now that it is fast again.
   t.equal(rig.proxy.opened('publisher').length, 1, 'the publisher connection is the first one')

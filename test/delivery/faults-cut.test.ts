@@ -6,8 +6,8 @@
  * an event whose publish failed never arrives, one whose outcome is unknown at most once.
  */
 import t from 'tap'
-import { sleep, until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { sleep, until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 t.test('cutting A\'s connections mid-burst: every published event once, in order; no duplicate from a retried publish', async (t) => {
   // A burst waiting for the connection must not pile up one 'ready' listener per publish.

@@ -6,8 +6,8 @@
  */
 import t from 'tap'
 import { http } from '../helpers/http.js'
-import { until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 t.test('kill -9 of Redis during bursts, then a restart: one reset per topic, the rest exact', async (t) => {
   const rig = await faultRig(t, { publishTimeoutMs: 400 })

@@ -8,7 +8,7 @@ import { connect } from 'node:net'
 import { Redis } from 'ioredis'
 import { startRedis } from '../helpers/redis-server.js'
 import { startFaultProxy } from '../helpers/fault-proxy.js'
-import { sleep, until } from './support.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 

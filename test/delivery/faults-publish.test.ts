@@ -8,7 +8,10 @@
 import t, { type Test } from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
 import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
-import { describe, eventsPath, sleep, startInstance, StreamReader, until, type Instance } from './support.js'
+import { eventsPath, startInstance, type Instance } from '../helpers/delivery-app.js'
+import { describe } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 const TIMEOUT = 700

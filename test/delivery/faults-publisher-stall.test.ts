@@ -6,8 +6,8 @@
  * arrive. Either way every client on A and B gets every published event once, in order, no reset.
  */
 import t from 'tap'
-import { sleep, until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { sleep, until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 const TIMEOUT = 700
 

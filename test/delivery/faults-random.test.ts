@@ -8,8 +8,8 @@
  */
 import t from 'tap'
 import fc from 'fast-check'
-import { sleep, until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { sleep, until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 const SEED = Number(process.env.FAULT_SEED ?? 20261201)
 const RUNS = Number(process.env.FAULT_RUNS ?? 3)

@@ -4,8 +4,8 @@
  * on B gets every event once, in order, no reset, and A's subscriber is never rebuilt for being slow.
  */
 import t from 'tap'
-import { sleep, until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { sleep, until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 t.test('changing latency on the subscriber connection: nothing lost, nothing twice, no rebuild', async (t) => {
   const rig = await faultRig(t, { probeIntervalMs: 1000 })

@@ -6,8 +6,8 @@
  */
 import t from 'tap'
 import { http } from '../helpers/http.js'
-import { until } from './support.js'
-import { checkDelivery, faultRig, publisherLoop, settled } from './faults-support.js'
+import { until } from '../helpers/wait.js'
+import { checkDelivery, faultRig, publisherLoop, settled } from '../helpers/fault-rig.js'
 
 for (const [fault, name] of [['stall', 'stalled'], ['drop', 'black-holed']] as const) {
   t.test(`a ${name} subscriber connection is found by the probe and rebuilt; nothing lost, nothing twice`, async (t) => {

@@ -25,6 +25,10 @@ t.test('createBroker and new RedisBroker refuse historySize 0 (and other non-pos
     await t.rejects(createBroker({ historySize, redisUrl: 'redis://127.0.0.1:1' }), { ...refusal, message: message(historySize) }, `redis, ${historySize}`)
     t.throws(() => new RedisBroker({ historySize, url: 'redis://127.0.0.1:1' }), { ...refusal, message: message(historySize) }, `new RedisBroker, ${historySize}`)
   }
+  // Where the Redis broker is cannot be guessed: exactly one of url and cluster.
+  t.throws(() => new RedisBroker({}), { ...refusal, message: "Invalid setting 'url': RedisBroker needs 'url' (standalone) or 'cluster' (startup nodes)" })
+  t.throws(() => new RedisBroker({ url: 'redis://127.0.0.1:1', cluster: [{ host: '127.0.0.1', port: 1 }] }),
+    { ...refusal, message: "Invalid setting 'cluster': RedisBroker takes either 'url' (standalone) or 'cluster' (startup nodes), not both" })
   // The smallest accepted size still builds a broker (nothing connects until connect()).
   const broker = await createBroker({ historySize: 1 })
   t.equal(broker.historySize, 1)

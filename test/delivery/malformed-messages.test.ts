@@ -9,7 +9,10 @@
 import t from 'tap'
 import { LogCapture } from '../helpers/sse-http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, sleep, startInstance, StreamReader, until, viaBroker } from './support.js'
+import { eventsPath, startInstance, viaBroker } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 

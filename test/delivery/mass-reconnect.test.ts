@@ -5,7 +5,10 @@
  */
 import t from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, notesOf, startInstance, StreamReader, until, viaBroker, type Instance } from './support.js'
+import { eventsPath, startInstance, viaBroker, type Instance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, notesOf } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 const CLIENTS = 1000
 const TOPICS = Array.from({ length: 10 }, (_, i) => `crowd:${i}`)

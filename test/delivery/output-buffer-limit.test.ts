@@ -10,7 +10,10 @@ import { execFileSync } from 'node:child_process'
 import { PUBLISH_SCRIPT, channelOf, logKey, metaKey } from '../../lib/broker/redis-scripts.js'
 import { publishTokenKey } from '../../lib/broker/redis-publish-token.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, startInstance, StreamReader, until, viaBroker, type Note } from './support.js'
+import { eventsPath, startInstance, viaBroker } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, type Note } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 /** RESP for one command (what redis-cli --pipe reads). */
 function resp (args: string[]): string {

@@ -7,7 +7,10 @@
  */
 import t from 'tap'
 import { startRedis, startRedisCluster, type RedisCluster } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, sleep, startInstance, StreamReader, until, viaBroker } from './support.js'
+import { eventsPath, startInstance, viaBroker } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 const TTL = 2

@@ -14,9 +14,10 @@
 import t, { type Test } from 'tap'
 import { startRedis, type RedisProcess } from '../helpers/redis-server.js'
 import { http } from '../helpers/http.js'
-import {
-  describe, eventsPath, Ledger, noteKeys, notesOf, startInstance, StreamReader, until, type Attempt, type Instance
-} from './support.js'
+import { eventsPath, startInstance, type Instance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, notesOf, type Attempt } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 const TOPICS = ['flow:0', 'flow:1', 'flow:2', 'flow:3']
 

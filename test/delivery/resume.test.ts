@@ -5,10 +5,11 @@
  */
 import t, { type Test } from 'tap'
 import { startRedis } from '../helpers/redis-server.js'
-import {
-  describe, eventsPath, Ledger, noteKeys, notesOf, ResumingEventSource, sleep, startInstance, StreamReader, until, viaBroker, viaHttp,
-  type Instance
-} from './support.js'
+import { eventsPath, startInstance, viaBroker, viaHttp, type Instance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, notesOf } from '../helpers/ledger.js'
+import { ResumingEventSource } from '../helpers/resuming-event-source.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 

@@ -9,9 +9,11 @@ import t from 'tap'
 import { connect } from 'node:net'
 import { request } from 'undici'
 import { startRedis } from '../helpers/redis-server.js'
-import {
-  describe, dispatcher, eventsPath, Ledger, noteKeys, notesOf, ResumingEventSource, sleep, startInstance, StreamReader, until
-} from './support.js'
+import { eventsPath, startInstance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, notesOf } from '../helpers/ledger.js'
+import { ResumingEventSource } from '../helpers/resuming-event-source.js'
+import { dispatcher, StreamReader } from '../helpers/stream-reader.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 const TOPICS = ['deploy:0', 'deploy:1', 'deploy:2']

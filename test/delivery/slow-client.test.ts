@@ -9,7 +9,11 @@ import type { Socket } from 'node:net'
 import { take } from '../broker/contract.js'
 import { LogCapture, rawRequest } from '../helpers/sse-http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { describe, eventsPath, Ledger, noteKeys, notesOf, parseFrames, parseRawResponse, startInstance, StreamReader, until, type Instance, type Note } from './support.js'
+import { eventsPath, startInstance, type Instance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys, notesOf, type Note } from '../helpers/ledger.js'
+import { parseFrames, parseRawResponse } from '../helpers/sse-frames.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 const BUDGET = 64 * 1024

@@ -5,10 +5,11 @@
  */
 import t from 'tap'
 import { build, redactToken } from '../../examples/crm-comments/app.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { http } from '../helpers/http.js'
 import type { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, sleep, start, sseClient, type Running } from './support.js'
+import { firstEvents, start, sseClient, type Running } from '../helpers/example-app.js'
+import { sleep } from '../helpers/wait.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const TYPES = ['subscribed', 'reset', 'comment:created', 'comment:updated', 'comment:deleted']

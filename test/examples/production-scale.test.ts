@@ -9,11 +9,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { build } from '../../examples/production-scale/app.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
 import type { SSEClient } from '../helpers/sse-client.js'
-import { background, firstEvents, freePort, isFree, ROOT, run, sleep, start, until, sseClient, type Running } from './support.js'
+import { firstEvents, start, sseClient, type Running } from '../helpers/example-app.js'
+import { freePort, isFree } from '../helpers/ports.js'
+import { background, ROOT, run } from '../helpers/processes.js'
+import { sleep, until } from '../helpers/wait.js'
 
 const TYPES = ['subscribed', 'reset', 'task:created', 'task:updated', 'task:deleted']
 
@@ -124,7 +127,7 @@ t.test('nginx.conf in front of two instances: unbuffered streams, and failover w
   t.equal(check.status, 0, `nginx -t accepts it: ${String(check.stderr)}`)
   const proxy = background(t, 'nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-e', 'stderr', '-g', `daemon off; pid ${prefix}/nginx.pid;`])
   const base = `http://127.0.0.1:${port}`
-  await until(async () => (await http(base, 'GET', '/health').catch(() => ({ status: 0 }))).status === 200, `nginx answers:\n${proxy.output()}`)
+  await until(async () => (await http(base, 'GET', '/health').catch(() => ({ status: 0 }))).status === 200, `nginx answers:\n${proxy.output()}`, 20_000)
 
   const sse = client(t, `${base}/events?topic=tasks`)
   t.same(await firstEvents(sse, 1), [['subscribed', { topics: ['tasks'] }]])

@@ -4,11 +4,12 @@
  */
 import t from 'tap'
 import { build, TaskStore, type QuickstartOptions } from '../../examples/quickstart/app.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
 import type { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, sleep, start, summary, within, sseClient, type Running } from './support.js'
+import { firstEvents, start, summary, sseClient, type Running } from '../helpers/example-app.js'
+import { sleep, within } from '../helpers/wait.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const JSON_TYPE = 'application/json; charset=utf-8'

@@ -6,11 +6,13 @@
  */
 import t, { type Test } from 'tap'
 import { readFile } from 'node:fs/promises'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { http } from '../helpers/http.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { openStream } from '../helpers/sse-http.js'
-import { background, freePort, isFree, ROOT, until, within, type Background } from './support.js'
+import { freePort, isFree } from '../helpers/ports.js'
+import { background, ROOT, type Background } from '../helpers/processes.js'
+import { until, within } from '../helpers/wait.js'
 
 interface Started { base: string, process: Background }
 
@@ -73,7 +75,7 @@ t.test('npm run example:stocks: STOCKS_INTERVAL_MS and LOG_LEVEL=info', async (t
   const res = await http(base, 'GET', '/stocks?symbol=AAPL&limit=10')
   t.equal(res.text.split('event: price\n').length - 1, 10)
   t.ok(Date.now() - started2 < 1500, 'ten prices 20 ms apart')
-  await until(() => logLines(started.process.output()).some((line) => line.msg === 'incoming request' && line.req?.url === '/stocks?symbol=AAPL&limit=10'), 'the request is logged at info')
+  await until(() => logLines(started.process.output()).some((line) => line.msg === 'incoming request' && line.req?.url === '/stocks?symbol=AAPL&limit=10'), 'the request is logged at info', 20_000)
   await stops(t, started)
 })
 
@@ -84,7 +86,7 @@ t.test('npm run example:crm-comments: LOG_LEVEL=debug, and the token in an Event
   const stream = await openStream(base, '/events?topic=thread:1&access_token=alice-token')
   t.equal(stream.status, 200)
   await stream.body.until('event: subscribed')
-  await until(() => logLines(started.process.output()).some((line) => line.req?.url === '/events?topic=thread:1&access_token=[redacted]'), 'the request is logged, redacted')
+  await until(() => logLines(started.process.output()).some((line) => line.req?.url === '/events?topic=thread:1&access_token=[redacted]'), 'the request is logged, redacted', 20_000)
   t.notMatch(started.process.output(), 'alice-token')
   // SIGTERM with a stream open: the stream is ended properly (a killed server would cut it off), then the process exits.
   await stops(t, started)

@@ -4,11 +4,12 @@
  */
 import t from 'tap'
 import { build, OPENING, priceAt, type StocksOptions } from '../../examples/stocks/app.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 import { http } from '../helpers/http.js'
-import { openStreams, until } from '../helpers/sse-http.js'
+import { openStreams } from '../helpers/sse-http.js'
+import { until } from '../helpers/wait.js'
 import type { SSEClient } from '../helpers/sse-client.js'
-import { firstEvents, start, sseClient, type Running } from './support.js'
+import { firstEvents, start, sseClient, type Running } from '../helpers/example-app.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const STREAM_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no' }

@@ -5,7 +5,9 @@
  */
 import t from 'tap'
 import { http } from '../helpers/http.js'
-import { background, freePort, until } from './support.js'
+import { freePort } from '../helpers/ports.js'
+import { background } from '../helpers/processes.js'
+import { until } from '../helpers/wait.js'
 
 const ENV = { REDIS_URL: undefined, TOPIC_PREFIX: undefined, CORS_ORIGINS: undefined, SSE_HEARTBEAT_SECONDS: undefined, SSE_PATH: undefined, SSE_REDIS_URL: undefined, LOG_FORMAT: undefined }
 
@@ -17,7 +19,7 @@ t.test('on a terminal: pretty log lines, the URL in plain text, health polls not
   t.match(started.output(), `  Swagger UI: ${base}/docs`)
   for (let poll = 0; poll < 3; poll++) t.equal((await http(base, 'GET', '/health')).status, 200)
   t.equal((await http(base, 'GET', '/stocks?symbol=AAPL&limit=1')).status, 200)
-  await until(() => started.output().includes('/stocks?symbol=AAPL&limit=1'), `the request is logged:\n${started.output()}`)
+  await until(() => started.output().includes('/stocks?symbol=AAPL&limit=1'), `the request is logged:\n${started.output()}`, 20_000)
   const output = started.output()
   t.match(output, /\d\d:\d\d:\d\d\.\d{3}\] INFO.*incoming request/, 'pino-pretty lines: time, level, message')
   t.notMatch(output, /\{"level":/, 'no JSON log lines')
@@ -31,7 +33,7 @@ t.test('off a terminal: JSON lines, and each health poll is one debug line', asy
   await until(() => started.output().includes(`fastify-views quickstart: open ${base}/ in two windows`), `the URL is printed:\n${started.output()}`, 30_000)
   for (let poll = 0; poll < 3; poll++) t.equal((await http(base, 'GET', '/health')).status, 200)
   const lines = () => started.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line))
-  await until(() => lines().filter((line) => line.msg === 'health poll').length === 3, `three health poll lines:\n${started.output()}`)
+  await until(() => lines().filter((line) => line.msg === 'health poll').length === 3, `three health poll lines:\n${started.output()}`, 20_000)
   const polls = lines().filter((line) => line.msg === 'health poll')
   t.same(polls.map((line) => [line.level, line.statusCode]), [[20, 200], [20, 200], [20, 200]])
   t.same(lines().filter((line) => line.req?.url === '/health' || line.msg === 'request completed'), [], 'no info request lines for /health')

@@ -1,9 +1,7 @@
 /** Builds a configured app for a test and closes it in teardown. */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import { configureApp, type ConfigureAppOptions } from '../../lib/index.js'
-import { ViewRouter } from '../../lib/index.js'
-
-export interface TestContext { teardown: (fn: () => unknown) => void }
+import { configureApp, ViewRouter, type ConfigureAppOptions } from '../../lib/index.js'
+import type { TestContext } from './context.js'
 
 export async function buildApp (t: TestContext, register: (router: ViewRouter, app: FastifyInstance) => void | Promise<void>,
   options: { fastify?: FastifyServerOptions, configure?: ConfigureAppOptions } = {}): Promise<FastifyInstance> {

@@ -9,8 +9,12 @@ export interface Answer {
   json: () => any
 }
 
-export async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' })
+/**
+ * Listens on 127.0.0.1 and returns the base URL. `port` 0 (the default) takes a free one; a fixed port
+ * restarts "the same" instance. `backlog`: for many connections arriving at once.
+ */
+export async function listen (app: FastifyInstance, options: { port?: number, backlog?: number } = {}): Promise<string> {
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1', ...(options.backlog === undefined ? {} : { backlog: options.backlog }) })
   const address = app.server.address()
   if (address === null || typeof address === 'string') throw new Error('no address')
   return `http://127.0.0.1:${address.port}`

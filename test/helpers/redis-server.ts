@@ -21,6 +21,7 @@ import { existsSync, mkdtempSync, mkdirSync, rmSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sleep } from './wait.js'
 
 /** The part of a tap `Test` the helpers use. */
 export interface Teardown {
@@ -111,7 +112,6 @@ function removeDirectory (directory: string): void {
 
 // ---------------------------------------------------------------- small utilities
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** True when `port` can be bound on 127.0.0.1 right now. */
 function isPortFree (port: number): Promise<boolean> {

@@ -21,15 +21,6 @@ export function deferred<T = void> (): Deferred<T> {
 /** Resolves after `ms`, for "nothing more happens" checks after an ordering was already proven. */
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Polls `check` on every turn of the event loop (up to `limitMs`) until it holds; throws otherwise. */
-export async function until (check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
-  const started = Date.now()
-  while (!check()) {
-    if (Date.now() - started > limitMs) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
-}
-
 /** The number of open event streams of `app`. */
 export function openStreams (app: FastifyInstance): number {
   return (app as any)[Symbol.for('fastify-views.stream-registry')].size

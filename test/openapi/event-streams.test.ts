@@ -6,7 +6,7 @@ import t from 'tap'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { Type } from '@sinclair/typebox'
 import { createApp, describeEventStreams, MemoryBroker, ServerSideEventsView, sseRoute, SubscriptionView, ViewRouter } from '../../lib/index.js'
-import { documentOf } from '../helpers/openapi-documents.js'
+import { documentOf } from '../../scripts/openapi-documents.js'
 
 const PRICE = { type: 'object', properties: { symbol: { type: 'string' }, price: { type: 'number' } } }
 const RAW = 'id: 7\nevent: price\ndata: {"symbol":"A",\ndata: "price":1}\n\n: a comment\nevent: halt\ndata: {"reason":"news"}\n\n'

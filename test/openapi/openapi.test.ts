@@ -4,8 +4,8 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { Type } from '@sinclair/typebox'
 import { APIView, get } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
-import { documentOf, generateDocuments } from '../helpers/openapi-documents.js'
-import { taskViewSet } from '../views/fixtures.js'
+import { documentOf, generateDocuments } from '../../scripts/openapi-documents.js'
+import { taskViewSet } from '../helpers/task-viewset.js'
 
 async function validate (document: object): Promise<{ valid: boolean, errors?: unknown }> {
   return new Validator().validate(structuredClone(document) as any)

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { generateDocuments } from '../helpers/openapi-documents.js'
+import { generateDocuments } from '../../scripts/openapi-documents.js'
 
 const run = promisify(execFile)
 // Each tsc or CLI run takes seconds alone, several times that on a busy machine: not a timed assertion.

@@ -131,7 +131,7 @@ t.test('with ioredis installed, fastify-views/redis typechecks, and optional pac
     t.equal(tsc.stdout + tsc.stderr, '', `${consumer.name}: tsc reports nothing`)
   }
   const entry = join(withRedis, 'node_modules/fastify-views/dist/lib/index.js')
-  const loaded = run(process.execPath, [join(REPO, 'test/fixtures/loaded-packages.ts'), entry], REPO, { node: ['--import', 'tsx'] })
+  const loaded = run(process.execPath, [join(REPO, 'test/helpers/loaded-packages.ts'), entry], REPO, { node: ['--import', 'tsx'] })
   t.equal(loaded.status, 0, loaded.stderr)
   t.same(JSON.parse(loaded.stdout), {
     import: [],

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process'
 import t from 'tap'
 
 t.test('the main entry loads ioredis and swagger only when an app uses them', async (t) => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'test/fixtures/loaded-packages.ts', 'lib/index.ts'], { encoding: 'utf8', timeout: 60_000 })
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'test/helpers/loaded-packages.ts', 'lib/index.ts'], { encoding: 'utf8', timeout: 60_000 })
   t.equal(run.status, 0, run.stderr)
   t.same(JSON.parse(run.stdout), {
     import: [],

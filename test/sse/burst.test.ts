@@ -11,8 +11,11 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ServerSideEventsView } from '../../lib/index.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { LogCapture } from '../helpers/sse-http.js'
-import { describe, eventsPath, noteKeys, StreamReader, until } from '../delivery/support.js'
-import { startApp } from './stream-support.js'
+import { eventsPath } from '../helpers/delivery-app.js'
+import { describe, noteKeys } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
+import { startApp } from '../helpers/stream-app.js'
 
 const redis = await startRedis({ t })
 const EVENTS = Number(process.env.FVIEWS_BURST_EVENTS ?? 6_000)

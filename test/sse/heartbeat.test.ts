@@ -5,7 +5,8 @@ import { Type } from '@sinclair/typebox'
 import { ServerSideEventsView, type SSEViewDefinition } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
 import { listen } from '../helpers/http.js'
-import { deferred, frames, openStream, openStreams, until } from '../helpers/sse-http.js'
+import { deferred, frames, openStream, openStreams } from '../helpers/sse-http.js'
+import { until } from '../helpers/wait.js'
 
 const HEARTBEAT = ': \n\n'
 

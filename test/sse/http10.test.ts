@@ -7,8 +7,8 @@ import t from 'tap'
 import { connect } from 'node:net'
 import { Type } from '@sinclair/typebox'
 import { ServerSideEventsView } from '../../lib/index.js'
-import { until } from '../helpers/sse-http.js'
-import { startApp } from './stream-support.js'
+import { until } from '../helpers/wait.js'
+import { startApp } from '../helpers/stream-app.js'
 
 class Two extends ServerSideEventsView({ data: Type.Integer(), heartbeatSeconds: 0 }) {
   async * events () {

@@ -7,8 +7,9 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { ForbiddenError, ServerSideEventsView } from '../../lib/index.js'
 import { http } from '../helpers/http.js'
-import { openStream, openStreams, until, type OpenedStream } from '../helpers/sse-http.js'
-import { startApp } from './stream-support.js'
+import { openStream, openStreams, type OpenedStream } from '../helpers/sse-http.js'
+import { until } from '../helpers/wait.js'
+import { startApp } from '../helpers/stream-app.js'
 
 const LIMIT = 5
 const REQUESTS = 40

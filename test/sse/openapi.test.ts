@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import { ModelViewSet, ServerSideEventsView, sseRoute } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
-import { documentOf } from '../helpers/openapi-documents.js'
+import { documentOf } from '../../scripts/openapi-documents.js'
 
 const StockPrice = Type.Object({ symbol: Type.String(), price: Type.Number() }, { $id: 'StockPrice' })
 const TradingHalt = Type.Object({ reason: Type.String() }, { $id: 'TradingHalt' })

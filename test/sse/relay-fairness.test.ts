@@ -7,8 +7,9 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { ServerSideEventsView } from '../../lib/index.js'
-import { StreamReader, until } from '../delivery/support.js'
-import { startApp } from './stream-support.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
+import { startApp } from '../helpers/stream-app.js'
 
 class Relay extends ServerSideEventsView({ data: Type.Unknown(), heartbeatSeconds: 0 }) {
   async * events () {

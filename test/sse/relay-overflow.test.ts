@@ -9,8 +9,11 @@ import type { Socket } from 'node:net'
 import { Type, type Static } from '@sinclair/typebox'
 import { ServerSideEventsView } from '../../lib/index.js'
 import { LogCapture, openStreams, rawRequest } from '../helpers/sse-http.js'
-import { describe, noteKeys, notesOf, parseFrames, parseRawResponse, StreamReader, until } from '../delivery/support.js'
-import { startApp } from './stream-support.js'
+import { describe, noteKeys, notesOf } from '../helpers/ledger.js'
+import { parseFrames, parseRawResponse } from '../helpers/sse-frames.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
+import { startApp } from '../helpers/stream-app.js'
 
 const BUDGET = 16 * 1024
 const PAD = 'x'.repeat(1000)

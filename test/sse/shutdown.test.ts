@@ -5,7 +5,8 @@ import { Type } from '@sinclair/typebox'
 import { APIView, ServerSideEventsView } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
 import { http, listen } from '../helpers/http.js'
-import { deferred, frames, LogCapture, openStream, openStreams, rawRequest, until } from '../helpers/sse-http.js'
+import { deferred, frames, LogCapture, openStream, openStreams, rawRequest } from '../helpers/sse-http.js'
+import { until } from '../helpers/wait.js'
 
 /** Fails fast, rather than at the runner's timeout, when `promise` hangs. */
 async function within<T> (promise: Promise<T>, what: string, limitMs = 10_000): Promise<T> {

@@ -8,8 +8,8 @@
  */
 import t from 'tap'
 import { LogCapture, openStreams, rawRequest } from '../helpers/sse-http.js'
-import { until } from '../delivery/support.js'
-import { startApp } from './stream-support.js'
+import { until } from '../helpers/wait.js'
+import { startApp } from '../helpers/stream-app.js'
 
 const BUDGET = 64 * 1024
 const PAD = 'x'.repeat(200)

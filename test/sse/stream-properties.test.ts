@@ -16,9 +16,12 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { ServerSideEventsView } from '../../lib/index.js'
 import { LogCapture, openStreams, type LogLine } from '../helpers/sse-http.js'
-import { describe, noteKeys, until, type Frame, type Note } from '../delivery/support.js'
+import { describe, noteKeys, type Note } from '../helpers/ledger.js'
+import type { Frame } from '../helpers/sse-frames.js'
+import { until } from '../helpers/wait.js'
 import { startRedis } from '../helpers/redis-server.js'
-import { RawStreamReader, startApp } from './stream-support.js'
+import { RawStreamReader } from '../helpers/raw-stream-reader.js'
+import { startApp } from '../helpers/stream-app.js'
 
 const soakRuns = process.env.FVIEWS_SOAK_RUNS === undefined ? undefined : Number(process.env.FVIEWS_SOAK_RUNS)
 const seed = process.env.FVIEWS_SOAK_SEED !== undefined ? Number(process.env.FVIEWS_SOAK_SEED) : soakRuns !== undefined ? Date.now() % 2 ** 31 : 20_261_201

@@ -7,7 +7,8 @@ import {
 import { buildApp } from '../helpers/app.js'
 import { http, listen } from '../helpers/http.js'
 import { SSEClient } from '../helpers/sse-client.js'
-import { deferred, frames, openStream, openStreams, until } from '../helpers/sse-http.js'
+import { deferred, frames, openStream, openStreams } from '../helpers/sse-http.js'
+import { until } from '../helpers/wait.js'
 
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/

@@ -10,7 +10,7 @@ import { Type } from '@sinclair/typebox'
 import Fastify from 'fastify'
 import { fastifyViews, MemoryBroker, ServerSideEventsView, subscribeToEvents, ViewRouter } from '../../lib/index.js'
 import { openEventStream, type EventsOf, type TopicStreamEvents } from '../../lib/testing/index.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 
 async function topicApp (t: TestContext) {
   const broker = new MemoryBroker()

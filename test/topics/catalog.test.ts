@@ -14,7 +14,7 @@ import { RedisBroker } from '../../lib/redis.js'
 import { http, listen } from '../helpers/http.js'
 import { frames, openStream } from '../helpers/sse-http.js'
 import { startRedis } from '../helpers/redis-server.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const Task = Type.Object({ id: Type.Integer(), title: Type.String() })

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
-import { APIView, createApp, post, publishEvent, ViewRouter } from '../../lib/index.js'
+import Fastify from 'fastify'
+import { APIView, createApp, post, problemErrorHandler, publishEvent, ViewRouter } from '../../lib/index.js'
 import type { Broker } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
 import { take } from '../broker/contract.js'
@@ -61,6 +62,24 @@ t.test('a publish that fails turns the request into a 503 problem document', asy
   t.equal(res.json().code, 'FVIEWS_ERR_EVENT_NOT_PUBLISHED')
   t.equal(res.json().detail, "The change was applied, but its 'task:created' event could not be published: the event broker is unavailable. " +
     'Do not repeat the request; read the current state instead.')
+})
+
+t.test('a publishEvent route in an app without a broker is a 500 that names the library error, not its words', async (t) => {
+  const app = Fastify({ logger: false })
+  t.teardown(() => app.close())
+  app.setErrorHandler(problemErrorHandler)
+  app.post('/tasks', publishEvent({ topic: 'tasks', event: 'task:created' })(async () => ({ id: 1 })))
+  const base = await listen(app)
+  const res = await http(base, 'POST', '/tasks', { body: {} })
+  t.equal(res.status, 500)
+  t.same(res.json(), {
+    type: 'about:blank',
+    title: 'Internal Server Error',
+    status: 500,
+    detail: `An internal error occurred; it was logged with request id ${res.json().detail.split(' ').at(-1)}`,
+    instance: '/tasks',
+    code: 'FVIEWS_ERR_PUBLISH_BROKER_MISSING'
+  })
 })
 
 t.test('what publishes follows the answer: a destroy that returns nothing is a 204 and publishes; a generic "not found" publishes nothing', async (t) => {

@@ -9,9 +9,10 @@ import t from 'tap'
 import type { Broker } from '../../lib/index.js'
 import { startRedis } from '../helpers/redis-server.js'
 import { http } from '../helpers/http.js'
-import {
-  describe, eventsPath, Ledger, noteKeys, startInstance, StreamReader, until, viaBroker, viaHttp, type Instance
-} from '../delivery/support.js'
+import { eventsPath, startInstance, viaBroker, viaHttp, type Instance } from '../helpers/delivery-app.js'
+import { describe, Ledger, noteKeys } from '../helpers/ledger.js'
+import { StreamReader } from '../helpers/stream-reader.js'
+import { until } from '../helpers/wait.js'
 
 const redis = await startRedis({ t })
 const PROBLEM = 'application/problem+json; charset=utf-8'

@@ -8,7 +8,7 @@ import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import { ServerSideEventsView } from '../../lib/index.js'
 import { openEventStream } from '../../lib/testing/index.js'
-import { startApp } from '../sse/stream-support.js'
+import { startApp } from '../helpers/stream-app.js'
 
 const Change = Type.Object({ id: Type.Integer() })
 

@@ -8,9 +8,10 @@ import Fastify from 'fastify'
 import { createApp, fastifyViews, MemoryBroker, subscribeToEvents, SubscriptionView, ViewRouter, UnauthorizedError } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
 import { SSEClient } from '../helpers/sse-client.js'
-import { frames, openStream, until } from '../helpers/sse-http.js'
+import { frames, openStream } from '../helpers/sse-http.js'
+import { until } from '../helpers/wait.js'
 import { openEventStream } from '../../lib/testing/index.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream'
 import { createApp, SubscriptionView, ViewRouter, type CreateAppOptions } from '../../lib/index.js'
 import { http, listen } from '../helpers/http.js'
 import { SSEClient } from '../helpers/sse-client.js'
-import type { TestContext } from '../helpers/app.js'
+import type { TestContext } from '../helpers/context.js'
 
 const PROBLEM = 'application/problem+json; charset=utf-8'
 

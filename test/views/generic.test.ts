@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox'
 import { ListCreateView, ListView, RetrieveView, ViewSet } from '../../lib/index.js'
 import { buildApp } from '../helpers/app.js'
 import { http, listen } from '../helpers/http.js'
-import { taskViewSet, Task } from './fixtures.js'
+import { taskViewSet, Task } from '../helpers/task-viewset.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'

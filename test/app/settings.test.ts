@@ -1,5 +1,5 @@
 import t from 'tap'
-import { resolveSettings } from '../lib/app/settings.js'
+import { resolveSettings } from '../../lib/app/settings.js'
 
 t.test('settings fall back to environment variables', async (t) => {
   t.same(resolveSettings({}, {}), { redisUrl: undefined, redisCluster: undefined, topicPrefix: '', heartbeatSeconds: 15, corsOrigins: false, ssePath: false })

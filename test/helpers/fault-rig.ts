@@ -10,9 +10,11 @@
  * stands for what the old epoch could not deliver, and everything of the new epoch follows it.
  */
 import type { Test } from 'tap'
-import { startRedis, type RedisProcess } from '../helpers/redis-server.js'
-import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js'
-import { eventsPath, startInstance, StreamReader, until, type Instance } from './support.js'
+import { startRedis, type RedisProcess } from './redis-server.js'
+import { startFaultProxy, type FaultProxy } from './fault-proxy.js'
+import { eventsPath, startInstance, type Instance } from './delivery-app.js'
+import { StreamReader } from './stream-reader.js'
+import { until } from './wait.js'
 
 export interface Outcome {
   topic: string

@@ -1,6 +1,6 @@
 /** The OpenAPI document of every example, as committed under openapi/ (`npm run openapi` writes them). */
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
-import type { OpenAPIVersion } from '../../lib/index.js'
+import type { OpenAPIVersion } from '../lib/index.js'
 
 /** What every example's `build()` accepts; the documents are built from an empty environment. */
 export interface ExampleBuildOptions {
@@ -12,9 +12,9 @@ export interface ExampleBuildOptions {
 type ExampleModule = { build: (options: ExampleBuildOptions) => Promise<FastifyInstance> }
 
 export const EXAMPLES: Record<string, () => Promise<ExampleModule>> = {
-  quickstart: () => import('../../examples/quickstart/app.js'),
-  stocks: () => import('../../examples/stocks/app.js'),
-  'crm-comments': () => import('../../examples/crm-comments/app.js')
+  quickstart: () => import('../examples/quickstart/app.js'),
+  stocks: () => import('../examples/stocks/app.js'),
+  'crm-comments': () => import('../examples/crm-comments/app.js')
 }
 
 export async function documentOf (app: FastifyInstance): Promise<Record<string, unknown>> {

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// The one test command: typecheck, lint, the tap suite, the type-level tests.
+// The one test command: typecheck, the floors (dependency-cruiser), lint, the tap suite, the type-level tests.
 // Every phase runs even when an earlier one fails, so one run shows everything that is wrong;
 // the last line is the plain summary `N passed, N failed` (tap assertions plus one per other phase).
 import { spawnSync } from 'node:child_process'
 
 const phases = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '-p', 'tsconfig.json', '--noEmit'] },
+  // The floors of lib/ (.dependency-cruiser.cjs): no import loops, no import from a lower floor to a higher one.
+  { name: 'depcruise', cmd: ['npx', 'depcruise', 'lib', '--config', '.dependency-cruiser.cjs'] },
   { name: 'lint', cmd: ['npx', 'eslint', '--max-warnings', '0', '--no-error-on-unmatched-pattern', 'lib', 'test', 'examples', 'bench', 'scripts'] },
   { name: 'tap', cmd: ['npx', 'tap', ...process.argv.slice(2)], tap: true },
   { name: 'types', cmd: ['npx', 'tsc', '-p', 'test/types/tsconfig.json', '--noEmit'] }

@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
+import { HeldFrames } from './connection.js'
 import type { EventStream } from './stream.js'
 
 export interface StreamSettings {
@@ -58,6 +59,11 @@ export class StreamRegistry {
 
   /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */
   private toFlush: EventStream[] = []
+  /**
+   * Where this turn's held frames of every stream begin (see HeldFrames): streams handed the same frames
+   * end on one chain and share its joined bytes. A new root per flush, so a turn's chains are let go.
+   */
+  heldRoot = new HeldFrames()
   private flushScheduled = false
   private lastFlush = -Infinity
 
@@ -113,6 +119,7 @@ export class StreamRegistry {
   private readonly flushAll = (): void => {
     const streams = this.toFlush
     this.toFlush = []
+    this.heldRoot = new HeldFrames()
     this.flushScheduled = false
     this.lastFlush = performance.now()
     for (const stream of streams) stream.flush()

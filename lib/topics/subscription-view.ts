@@ -196,8 +196,7 @@ class StreamSink implements SubscriptionSink {
   event (message: BrokerMessage, subscription: Subscription, now: number): void {
     let written: boolean
     if (subscription.solo) {
-      const shared = message.soloFrame(subscription.setKey)
-      written = this.stream.writeShared(shared.frame, shared.chunk, now)
+      written = this.stream.writeShared(message.soloFrame(subscription.setKey).frame, now)
     } else {
       written = this.stream.write(message.frameWith(subscription.cursor()), now)
     }

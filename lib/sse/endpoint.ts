@@ -16,6 +16,7 @@ import type { View } from '../views/view.js'
 import { encodeEvent, encodeFrame } from './encoder.js'
 import { compileEvents } from './event-schema.js'
 import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from './registry.js'
+import { relayProbe, type RelayEncoding, type SharedFrames } from './relay-push.js'
 import { EventStream } from './stream.js'
 import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
 
@@ -116,6 +117,8 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
   const safeNames = new Set<string>()
   /** Data of shared messages (a broker message relayed to many clients) as this route serialised it. */
   const serializedShared = new WeakMap<object, { event: string | undefined, data: string }>()
+  /** Frames of shared messages pushed by relayed subscriptions (relay-push.ts), one per message and route. */
+  const sharedFrames: SharedFrames = new WeakMap()
   const schema: OperationSchema & { params?: TObject } = {
     summary: definition.summary,
     description: definition.description,
@@ -194,7 +197,13 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
         return frame
       }
       const retry = target.retry ?? definition.retry
-      stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error))
+      // A broker subscription the view returns or yield*s pushes through the same encoding (relay-push.ts).
+      const relay: RelayEncoding = {
+        event: (source, id) => encode({ event: source.event, data: source.data, id, [SERIALIZED_DATA]: source } as unknown as ServerSentEvent),
+        control: (event, data, id) => encode({ event, data, id, [kControlData]: data } as unknown as ServerSentEvent),
+        frames: sharedFrames
+      }
+      stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error), relayProbe(stream, relay))
       stream.start({
         heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? 15,
         opening: retry === undefined ? undefined : { retry }

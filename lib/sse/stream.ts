@@ -97,6 +97,8 @@ export class EventStream {
   private source: AsyncIterator<unknown> | undefined
   private encode: ((item: unknown) => string | Buffer) | undefined
   private onSourceError: ((error: unknown) => string | undefined) | undefined
+  /** Passed to every `next()` of the source: a topic subscription reached by it pushes (relay-push.ts). */
+  private probe: unknown
   private sourceDone = false
 
   constructor (request: FastifyRequest, reply: FastifyReply, registry?: StreamRegistry) {
@@ -190,11 +192,22 @@ export class EventStream {
   }
 
   /** Pull mode: frames come from `source`, one `encode` per item, only as fast as the client reads. */
-  pull<T> (source: AsyncIterator<T>, encode: (item: T) => string | Buffer, onError: (error: unknown) => string | undefined): this {
+  pull<T> (source: AsyncIterator<T>, encode: (item: T) => string | Buffer, onError: (error: unknown) => string | undefined, probe?: unknown): this {
     this.source = source
+    this.probe = probe
     this.encode = encode as (item: unknown) => string | Buffer
     this.onSourceError = onError
     return this
+  }
+
+  /** Push mode: unsent bytes beyond which the connection is closed as too slow (a relay that switched to push). */
+  pushBudget (budgetBytes: number): void {
+    this.budgetBytes = budgetBytes
+  }
+
+  /** Ends the stream with the error frame its source's failures get (a pushed event that does not encode). */
+  failWith (error: unknown): void {
+    if (!this.closed) this.fail(error)
   }
 
   /**
@@ -332,18 +345,20 @@ export class EventStream {
   private async pump (): Promise<void> {
     const source = this.source as AsyncIterator<unknown>
     const encode = this.encode as (item: unknown) => string | Buffer
+    const next = source.next.bind(source) as (probe: unknown) => Promise<IteratorResult<unknown>>
+    const probe = this.probe
     /** Characters written since the loop last gave the event loop a turn. */
     let sinceTurn = 0
     try {
       while (true) {
-        const next = await source.next()
+        const item = await next(probe)
         if (this.closed) return
-        if (next.done === true) {
+        if (item.done === true) {
           this.sourceDone = true
           this.end('finished')
           return
         }
-        const frame = encode(next.value)
+        const frame = encode(item.value)
         this.lastWrite = Date.now()
         // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
         // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.

@@ -85,6 +85,29 @@ export class BrokerMessage {
 }
 
 /**
+ * Consecutive events of one topic accepted in one turn, delivered to each subscriber at once (issue 14 #2):
+ * one call per subscriber per turn instead of one per event, and for subscribers of the topic alone one
+ * joined Buffer of their shared frames, built once for all of them.
+ */
+export class MessageRun {
+  readonly messages: BrokerMessage[]
+  private joined: { setKey: string, frames: Buffer } | undefined
+
+  constructor (messages: BrokerMessage[]) {
+    this.messages = messages
+  }
+
+  /** The solo frames (see BrokerMessage.soloFrame) of `messages[from..]`, joined; from 0, built once. */
+  soloFrames (setKey: string, from: number): Buffer {
+    if (from > 0) return Buffer.concat(this.messages.slice(from).map((message) => message.soloFrame(setKey).frame))
+    if (this.joined === undefined || this.joined.setKey !== setKey) {
+      this.joined = { setKey, frames: Buffer.concat(this.messages.map((message) => message.soloFrame(setKey).frame)) }
+    }
+    return this.joined.frames
+  }
+}
+
+/**
  * Across topics there is no single order; publish time is the one a reader expects. Each topic keeps its
  * own offset order even when clocks of publishing instances disagree (a plain sort could reorder it).
  */

@@ -27,7 +27,7 @@ import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
-import type { BrokerMessage } from '../broker/message.js'
+import type { BrokerMessage, MessageRun } from '../broker/message.js'
 import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
 import { TopicMetrics } from './metrics.js'
 import { revealedServerError } from '../problem.js'
@@ -201,6 +201,11 @@ class StreamSink implements SubscriptionSink {
       written = this.stream.write(message.frameWith(subscription.cursor()), now)
     }
     if (written) this.metrics.eventsDelivered++
+  }
+
+  /** A run of one topic's events for a subscription to it alone: one shared Buffer for the whole run. */
+  events (run: MessageRun, from: number, subscription: Subscription, now: number): void {
+    if (this.stream.writeShared(run.soloFrames(subscription.setKey, from), now)) this.metrics.eventsDelivered += run.messages.length - from
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {

@@ -44,6 +44,12 @@ export interface PushTarget {
    * this subscription; `shared` when every subscription of the route to this topic alone has that id.
    */
   event (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean, now: number): void
+  /**
+   * Consecutive events of one topic for a subscription to it alone, `sources[from..]`, at once: `key` is
+   * the same object for every subscription handed them (their frames are joined once per route), `idOf`
+   * gives each one's cursor.
+   */
+  events (key: object, sources: ReadonlyArray<{ readonly event: string, readonly data: unknown }>, from: number, idOf: (index: number) => string, now: number): void
   control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): void
   /** Backpressure for a replay, as SubscriptionSink.ready. */
   ready (): Promise<void> | undefined

@@ -14,7 +14,7 @@ import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { SERIALIZED_DATA } from '../sse/endpoint.js'
 import { kCloseAsSlow, kControlData, kPushTarget, type PushTarget } from '../symbols.js'
 import type { Broker } from './broker.js'
-import type { BrokerMessage } from './message.js'
+import type { BrokerMessage, MessageRun } from './message.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
 
 /** The data of the control events: `subscribed` opens the stream, `reset` says the missed events are gone. */
@@ -158,6 +158,16 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
     // The message rides along: a route that yields this event's data serialises it once for all its clients.
     this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent<T>, message.json.length)
+  }
+
+  /** A run of one topic's events (a subscription to it alone): pushed at once, or queued one by one. */
+  events (run: MessageRun, from: number, subscription: Subscription, now: number): void {
+    const messages = run.messages
+    if (this.target !== undefined) {
+      if (!this.finished) this.target.events(run, messages, from, (i) => messages[i].soloCursor(subscription.setKey), now)
+      return
+    }
+    for (let i = from; i < messages.length; i++) this.event(messages[i], subscription, now)
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {

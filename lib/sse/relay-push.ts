@@ -37,20 +37,50 @@ class RelayPush implements PushTarget {
 
   event (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean, now: number): void {
     if (this.stream.closed) return
-    const frames = this.encoding.frames
-    const known = shared ? frames.get(source) : undefined
-    let frame = known !== undefined && known.id === id ? known.frame : undefined
-    if (frame === undefined) {
-      try {
-        frame = Buffer.from(this.encoding.event(source, id))
-      } catch (error) {
-        // As on the pull path: nothing invalid goes on the wire; an error frame, then the stream ends.
-        this.stream.failWith(error)
-        return
-      }
-      if (shared) frames.set(source, { id, frame })
+    let frame: Buffer
+    try {
+      frame = this.frameOf(source, id, shared)
+    } catch (error) {
+      // As on the pull path: nothing invalid goes on the wire; an error frame, then the stream ends.
+      this.stream.failWith(error)
+      return
     }
     this.stream.writeShared(frame, now)
+  }
+
+  events (key: object, sources: ReadonlyArray<{ readonly event: string, readonly data: unknown }>, from: number, idOf: (index: number) => string, now: number): void {
+    if (this.stream.closed) return
+    const frames = this.encoding.frames
+    const known = from === 0 ? frames.get(key) : undefined
+    if (known !== undefined) {
+      this.stream.writeShared(known.frame, now)
+      return
+    }
+    const parts: Buffer[] = []
+    let failure: { error: unknown } | undefined
+    for (let i = from; i < sources.length; i++) {
+      try {
+        parts.push(this.frameOf(sources[i], idOf(i), true))
+      } catch (error) {
+        failure = { error }
+        break
+      }
+    }
+    const joined = Buffer.concat(parts)
+    if (from === 0 && failure === undefined) frames.set(key, { id: '', frame: joined })
+    // The events before one that does not encode go out; then its error frame, and the stream ends.
+    if (parts.length > 0) this.stream.writeShared(joined, now)
+    if (failure !== undefined) this.stream.failWith(failure.error)
+  }
+
+  /** The route's frame of a shared message, built once per message and route; throws when it does not encode. */
+  private frameOf (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean): Buffer {
+    const frames = this.encoding.frames
+    const known = shared ? frames.get(source) : undefined
+    if (known !== undefined && known.id === id) return known.frame
+    const frame = Buffer.from(this.encoding.event(source, id))
+    if (shared) frames.set(source, { id, frame })
+    return frame
   }
 
   control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): void {

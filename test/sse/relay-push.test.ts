@@ -112,3 +112,15 @@ t.test('a pushed relay resumes exactly from its Last-Event-ID', async (t) => {
   t.same(second.published.map((frame) => JSON.parse(frame.data).n), [3, 4, 5])
   t.equal(second.frames[0].event, 'subscribed')
 })
+
+t.test('a run of one turn with an event the schema refuses: the events before it, its error frame, the end', async (t) => {
+  const { app, base } = await startApp(t, { views: { '/delegating': Delegating } })
+  const reader = await StreamReader.open(base, '/delegating')
+  t.teardown(() => reader.close())
+  await until(() => reader.frames.length === 1, 'subscribed')
+  // One synchronous loop: the three arrive as one run.
+  for (const n of [1, 'not a number', 3]) void app.broker.publish('push', 'note', { n })
+  await until(() => reader.ended, 'the end of the stream')
+  t.same(reader.frames.map((frame) => frame.event), ['subscribed', 'note', 'error'])
+  t.equal(reader.frames[1].data, '{"n":1}')
+})

@@ -5,7 +5,8 @@
 export * from './errors.js'
 export * from './http-errors.js'
 export { ProblemDetails, ValidationIssue, PROBLEM_CONTENT_TYPE, problem, type ProblemDocument } from './problem.js'
-export { configureApp, problemFor, sendProblem, type ConfigureAppOptions } from './configure-app.js'
+export { configureApp, type ConfigureAppOptions } from './app/plugin.js'
+export { problemFor, sendProblem } from './problem-reply.js'
 
 // Views
 export { View, isViewClass } from './views/view.js'
@@ -24,7 +25,8 @@ export {
   type ActionContext, type ActionSchema, type ActionOptions, type ActionMethod, type MethodDecorator
 } from './views/actions.js'
 export type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './views/decorator-mode.js'
-export type { RouteSpec, ViewClass } from './views/route-spec.js'
+export type { RouteSpec, BoundView } from './views/route-spec.js'
+export type { ViewClass } from './views/view.js'
 export type {
   OperationSchema, OperationDocs, ResponseMap, SharedSchema, RouteContext, SuccessBody, MaybePromise,
   Member, StaticOf, ResponseBodyOf, Verb
@@ -39,19 +41,20 @@ export { sseRoute, type SSEMethod, type RouteContextOf } from './views/sse-route
 export type {
   ServerSentEvent, NamedServerSentEvent, SSEContext, SSERouteDefinition, SSEStream, EventOf, StrictEventOf,
   EventNameOf, EventDataOf, EventDataFor, EventMapOf, ListedNamesOf, DeclaresNames
-} from './sse/types.js'
-export type { EventSchemaDefinition } from './sse/event-schema.js'
+} from './views/sse-types.js'
+export type { EventSchemaDefinition } from './views/event-schema.js'
 export { EVENT_STREAM_HEADERS } from './sse/stream.js'
 export type { StreamSettings } from './sse/registry.js'
-export { lastEventIdOf, MAX_LAST_EVENT_ID_LENGTH } from './sse/endpoint.js'
+export { lastEventIdOf, MAX_LAST_EVENT_ID_LENGTH } from './sse/route-options.js'
 
 // Topics and brokers
-export { Broker, type BrokerOptions, type BrokerHealth, type BrokerStats, type PublishResult, type TopicHistory, type TopicSubscriber } from './broker/broker.js'
+export { Broker } from './broker/broker.js'
+export type { BrokerOptions, BrokerHealth, BrokerStats, PublishResult, TopicHistory, TopicSubscriber, TopicSource } from './broker/contract.js'
 export { MemoryBroker } from './broker/memory.js'
 export { createBroker, type CreateBrokerOptions } from './broker/create-broker.js'
-export type { TopicState } from './broker/broker.js'
+export type { TopicState } from './broker/contract.js'
 export type { BrokerMessage } from './broker/message.js'
-export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topics.js'
+export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topic-names.js'
 export type { Subscription, SubscriptionSink, ControlEvent, ResetReason } from './broker/subscription.js'
 export { TopicEventIterator, type TopicEvent, type SubscribeOptions, type SubscriptionControl } from './broker/topic-events.js'
 export {
@@ -68,7 +71,8 @@ export { resolveSettings, type AppSettings, type SettingsInput } from './app/set
 export { closeOnSignals, type CloseOnSignalsOptions } from './app/signals.js'
 
 // --- The plugin and the seed's API on plain routes (issue 12, engineer D1) ---
-export { fastifyViews, fastifyViews as default, problemErrorHandler } from './configure-app.js'
+export { fastifyViews, fastifyViews as default } from './app/plugin.js'
+export { problemErrorHandler } from './problem-reply.js'
 export type { FastifyViewsOptions } from './app/plugin-options.js'
 export { subscribeToEvents, type SubscribeToEventsOptions, type SubscribeRouteOptions } from './topics/subscribe-to-events.js'
 export { TOPIC_ROUTE_CONFIG, type HeartbeatStyle } from './topics/subscription-view.js'

@@ -19,6 +19,33 @@ export const kCloseAsSlow: unique symbol = Symbol('fastify-views.close-as-slow')
  */
 export const kControlData: unique symbol = Symbol('fastify-views.control-data')
 
+/**
+ * On a topic event of `broker.subscribe()`: the broker message its data came from. When the yielded data is
+ * still that message's, an SSE route serialises it once and every client of the route reuses the text.
+ * Never the broker's JSON as is: it may hold properties the view's schema does not declare (a
+ * `passwordHash`), and what leaves is what the schema declares (issue 11 #13). Here, not in the SSE route
+ * builder, so the broker that sets it does not load the route builder (and its schema compilers).
+ */
+export const kSerializedData: unique symbol = Symbol.for('fastify-views.serialized-data')
+
+/**
+ * The stream registry of an app (sse/registry.ts), decorated on the root by configureApp, else on the
+ * router's scope. Symbol.for: every copy of the library loaded into one app shares one registry.
+ */
+export const kStreamRegistry: unique symbol = Symbol.for('fastify-views.stream-registry')
+
+/** The topic runtime (broker, metrics, authorize) of a scope (topics/subscription-view.ts). */
+export const kTopicRuntime: unique symbol = Symbol.for('fastify-views.topic-runtime')
+
+/** The options the fastify-views plugin was registered with in a scope: a second registration is compared. */
+export const kConfiguredScope: unique symbol = Symbol('fastify-views.configured-scope')
+
+/** On a view method: the route tag its decorator left (views/route-tags.ts). */
+export const kRouteTag: unique symbol = Symbol.for('fastify-views.route-tag')
+
+/** On an `eventId()` method: its ids are generated UUIDs, safe without a scan (views/sse-endpoint.ts). */
+export const kGeneratedIds: unique symbol = Symbol.for('fastify-views.generated-ids')
+
 declare global {
   interface AbortSignal {
     [kCloseAsSlow]?: (error: Error) => void

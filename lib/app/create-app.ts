@@ -15,7 +15,7 @@ import { createBroker } from '../broker/create-broker.js'
 import { resolveRetention } from '../broker/retention.js'
 import { DEFAULT_BUDGET_BYTES } from '../broker/subscription.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
-import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
+import { kStreamRegistry } from '../symbols.js'
 import { resolveSettings, SETTINGS_OPTION_NAMES, shownValue, type SettingsInput } from './settings.js'
 import { checkPluginOptions, type FastifyViewsOptions } from './plugin-options.js'
 import { registerTopicMetrics, type PrometheusRegistry } from '../topics/prometheus.js'
@@ -111,7 +111,7 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     ssePath: settings.ssePath,
     cors: settings.corsOrigins === false ? false : { origin: settings.corsOrigins }
   })
-  const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry
+  const registry = app[kStreamRegistry]!
   const metrics = app.topicMetrics
   if (metricsRegistry !== undefined) {
     let unregister: () => void

@@ -14,6 +14,7 @@ import cors from '@fastify/cors'
 import FindMyWay from 'find-my-way'
 import { isDeepStrictEqual } from 'node:util'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
+import { kConfiguredScope } from '../symbols.js'
 import { ProblemDetails, ValidationIssue, problem } from '../problem.js'
 import { problemErrorHandler, sendProblem } from '../problem-reply.js'
 import { addSharedSchema, registerOpenAPI } from '../openapi/swagger.js'
@@ -32,7 +33,12 @@ const PROBED_METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'D
 
 // Marks a scope the plugin has set up, with the options it was set up with: a second registration in the
 // same scope changes nothing, so it must not carry options the first did not (they would be dropped).
-const CONFIGURED_SCOPE = Symbol('fastify-views.configured-scope')
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** @internal The options the plugin set this scope up with. */
+    [kConfiguredScope]?: FastifyViewsOptions
+  }
+}
 
 /** The options of a second registration that the first did not set to the same value (a broker by identity: two brokers look alike). */
 function optionsDroppedBySecondRegistration (first: FastifyViewsOptions, second: FastifyViewsOptions): string[] {
@@ -77,8 +83,8 @@ function installNotFoundHandler (app: FastifyInstance, wanted: boolean | undefin
 
 async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions): Promise<void> {
   const options = checkPluginOptions(rawOptions)
-  if (Object.prototype.hasOwnProperty.call(app, CONFIGURED_SCOPE)) {
-    const dropped = optionsDroppedBySecondRegistration((app as unknown as Record<symbol, FastifyViewsOptions>)[CONFIGURED_SCOPE], options)
+  if (Object.prototype.hasOwnProperty.call(app, kConfiguredScope)) {
+    const dropped = optionsDroppedBySecondRegistration(app[kConfiguredScope]!, options)
     if (dropped.length > 0) {
       throw new FVIEWS_ERR_OPTION_INVALID(dropped.join(', '), 'fastify-views is already registered in this scope with other options, and a second registration ' +
         'there changes nothing, so these would be dropped: register the plugin once with all its options, or register the second one inside a child scope ' +
@@ -87,7 +93,7 @@ async function setUpScope (app: FastifyInstance, rawOptions: FastifyViewsOptions
     app.log.warn('fastify-views is already registered in this scope; the second registration changes nothing')
     return
   }
-  app.decorate(CONFIGURED_SCOPE as any, options)
+  app.decorate(kConfiguredScope, options)
 
   installErrorHandler(app, options.errorHandler)
   installNotFoundHandler(app, options.notFound)

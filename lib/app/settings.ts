@@ -10,8 +10,6 @@
  */
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 
-export interface RedisSettings { url: string }
-
 export interface AppSettings {
   /** Redis URL; undefined means the in-memory broker (unless a cluster is configured). */
   redisUrl: string | undefined

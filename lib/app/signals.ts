@@ -10,7 +10,7 @@
  * (test/app/close-on-signals.test.ts sends SIGTERM twice); and it cannot hold /health at 503 before closing.
  */
 import type { FastifyInstance } from 'fastify'
-import { STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
+import { kStreamRegistry } from '../symbols.js'
 
 export interface CloseOnSignalsOptions {
   /** Default SIGTERM and SIGINT. */
@@ -38,7 +38,7 @@ export function closeOnSignals (app: FastifyInstance, options: CloseOnSignalsOpt
       app.log.error({ timeoutMs }, 'close did not finish in time; exiting')
       process.exit(1)
     }, timeoutMs + unhealthyFirstMs).unref()
-    const registry = (app as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+    const registry = app[kStreamRegistry]
     if (registry !== undefined) registry.leaving = true
     setTimeout(() => {
       app.close().then(() => process.exit(0), (error: unknown) => {

@@ -6,7 +6,8 @@
 import type { FastifyInstance } from 'fastify'
 import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { TopicMetrics } from '../topics/metrics.js'
-import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG, TOPIC_RUNTIME } from '../topics/subscription-view.js'
+import { attachTopicRuntime, hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
+import { kTopicRuntime } from '../symbols.js'
 import { subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
 import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
@@ -60,7 +61,7 @@ export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions)
     app.addHook('onReady', async function connectBroker () { await connecting.connect() })
   }
   // A scope below one that has the runtime (the plugin registered again in a child) shares the parent's.
-  if ((app as unknown as Record<symbol, unknown>)[TOPIC_RUNTIME] !== undefined) return
+  if (app[kTopicRuntime] !== undefined) return
   const metrics = app.hasDecorator('topicMetrics') ? app.topicMetrics : new TopicMetrics()
   if (!app.hasDecorator('topicMetrics')) app.decorate('topicMetrics', metrics)
   attachTopicRuntime(app, {

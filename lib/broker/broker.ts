@@ -1,5 +1,7 @@
 /**
- * The event broker: the contract every backend keeps, and the local fan-out they share.
+ * The event broker: the behaviour every backend shares - validation, the local fan-out, catch-up - over
+ * the abstract calls a backend implements (`append`, `listen`, `positions`, `history`...). The types it
+ * trades in live in contract.ts, which subscriptions depend on instead of this module.
  *
  * A backend stores each published event with a dense offset per topic (`append`), tells the broker when
  * an event arrives (`receive`), and reads history (`history`). The broker keeps one TopicState per topic
@@ -16,48 +18,15 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_SSE_INVALID_FIELD, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { assertSafeField } from '../sse/encoder.js'
-import { MAX_SUBSCRIPTION_TOPICS, topicSetKey } from './cursor.js'
+import { MAX_SUBSCRIPTION_TOPICS } from './cursor.js'
 import { BrokerMessage, mergeByTime, MessageRun } from './message.js'
 import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
-import { printableTopic, topicProblem } from './topics.js'
-
-export interface BrokerOptions {
-  /** Isolates applications sharing one Redis: prefixes every key and channel. */
-  topicPrefix?: string
-  /**
-   * Retention, per topic: every event of the last `historyWindowSeconds`, and of older events the newest
-   * `historyBytes` - so a client closed for slowness (it lacks at most its byte budget) that reconnects
-   * within the window resumes exactly. `historySize` is only a hard cap on the count.
-   * An event's size is its name and data plus EVENT_OVERHEAD_BYTES (about its id and framing).
-   */
-  historyBytes?: number
-  /** See historyBytes (default 60 s). */
-  historyWindowSeconds?: number
-  /** Hard cap of events kept per topic (default historyBytes / EVENT_OVERHEAD_BYTES: it never binds first). */
-  historySize?: number
-  /** History of a topic is dropped this long after its last event (default 3,600 s). */
-  historyTtlSeconds?: number
-  logger?: FastifyBaseLogger
-}
-
-/** Bytes of history per topic by default: 16 times the default 1 MiB stream budget. */
-export const DEFAULT_HISTORY_BYTES = 16 * 1024 * 1024
-export const DEFAULT_HISTORY_WINDOW_SECONDS = 60
-/** What an event costs history beyond its name and data: about its `id:` line and SSE framing. */
-export const EVENT_OVERHEAD_BYTES = 64
-/**
- * What a client closed for slowness may lack beyond its byte budget: what its kernel socket buffers held
- * when the connection was cut (Linux' default tcp_wmem maximum is 4 MiB).
- */
-export const SOCKET_ALLOWANCE_BYTES = 4 * 1024 * 1024
-/** Most events one history read returns: catch-up and replay read in pages. */
-export const HISTORY_PAGE = 1000
-
-export interface PublishResult {
-  topic: string
-  epoch: string
-  offset: number
-}
+import { TurnClock } from './turn-clock.js'
+import {
+  DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_WINDOW_SECONDS, EVENT_OVERHEAD_BYTES, HISTORY_PAGE, TopicState,
+  type BrokerHealth, type BrokerOptions, type BrokerStats, type PublishResult, type TopicHistory, type TopicSource, type TopicSubscriber, type Waiter
+} from './contract.js'
+import { printableTopic, topicProblem } from './topic-names.js'
 
 /** The topics of one publish, deduplicated in their order; throws on a bad one. */
 export function publishTopics (topics: string | readonly string[]): string[] {
@@ -71,72 +40,11 @@ export function publishTopics (topics: string | readonly string[]): string[] {
   return list
 }
 
-export interface TopicHistory {
-  /** The topic's current epoch ('' when it has no events). */
-  epoch: string
-  /** The events after the requested offset, in offset order (possibly fewer than asked: trimmed). */
-  messages: BrokerMessage[]
-}
-
-export interface BrokerHealth {
-  ok: boolean
-  backend: string
-  detail: string
-}
-
-export interface BrokerStats {
-  publishedEvents: number
-  receivedEvents: number
-  reconnects: number
-  activeTopics: number
-  gapsFilled: number
-  eventsLost: number
-}
-
-/** A local subscriber of topics (one client connection, usually). */
-export interface TopicSubscriber {
-  /** The topic is live for this subscriber from `state.epoch`/`state.head` on. */
-  begin (state: TopicState): void
-  /** The next event of one of its topics. `now` is read once per fan-out. */
-  deliver (message: BrokerMessage, now: number): void
-  /** The next events of one of its topics, in order (optional: else `deliver` for each). */
-  deliverRun? (run: MessageRun, now: number): void
-  /** Events of the topic were lost for live subscribers (history could not fill a gap, or was reset). */
-  lost (state: TopicState, reason: string): void
-}
-
-interface Waiter { subscriber: TopicSubscriber, resolve: () => void, reject: (error: unknown) => void }
-
-export class TopicState {
-  readonly topic: string
-  /** The key of the topic set {topic}: cursors of subscriptions to this topic alone. */
-  readonly soloKey: string
-  readonly subscribers = new Set<TopicSubscriber>()
-  epoch = ''
-  /** Offset of the last event delivered locally. */
-  head = 0
-  /** The backend listens to the topic (or a listen is in flight). */
-  listening = false
-  /** Listening, and `epoch`/`head` are known. */
-  ready = false
-  /** Events that arrived while the topic was not ready or a gap was being filled. */
-  held: BrokerMessage[] = []
-  catchingUp = false
-  /** Delay before the next try of a failed catch-up (0: the last one succeeded). */
-  catchUpRetryMs = 0
-  waiters: Waiter[] = []
-
-  constructor (topic: string) {
-    this.topic = topic
-    this.soloKey = topicSetKey([topic])
-  }
-}
-
 export function newEpoch (): string {
   return randomBytes(6).readUIntBE(0, 6).toString(36)
 }
 
-export abstract class Broker {
+export abstract class Broker implements TopicSource {
   abstract readonly backend: string
   readonly topicPrefix: string
   readonly historySize: number
@@ -150,6 +58,8 @@ export abstract class Broker {
   private readonly dirty = new Set<TopicState>()
   private reconciling: Promise<void> | undefined
   private lastPublishTime = 0
+  /** @internal */
+  readonly turns = new TurnClock()
   /**
    * Events accepted in this turn and their topics, in acceptance order, delivered together at the end of
    * the turn's synchronous work (a microtask): a burst of one topic reaches each subscriber in one call.

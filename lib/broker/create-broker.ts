@@ -7,7 +7,8 @@
  * The options are declared without ioredis' types for the same reason (the main entry's declarations
  * must typecheck without it); `RedisBroker` itself, with every ioredis option, is `fastify-views/redis`.
  */
-import type { Broker, BrokerOptions } from './broker.js'
+import type { Broker } from './broker.js'
+import type { BrokerOptions } from './contract.js'
 import { checkHistorySize } from './history-size.js'
 import { MemoryBroker } from './memory.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'

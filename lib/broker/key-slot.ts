@@ -8,8 +8,6 @@
  */
 import calculateSlot from 'cluster-key-slot'
 
-export const SLOTS = 16384
-
 export function keySlot (key: string): number {
   return calculateSlot(key)
 }

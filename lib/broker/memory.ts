@@ -4,7 +4,8 @@
  * after its last event (its next event starts a new epoch, so old cursors are never misread).
  * A client that reconnects to another process cannot resume from here: use the Redis broker for that.
  */
-import { Broker, EVENT_OVERHEAD_BYTES, HISTORY_PAGE, newEpoch, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, newEpoch } from './broker.js'
+import { EVENT_OVERHEAD_BYTES, HISTORY_PAGE, type BrokerHealth, type BrokerOptions, type PublishResult, type TopicHistory } from './contract.js'
 import { BrokerMessage } from './message.js'
 
 interface Retention { bytes: number, windowMs: number, count: number }

@@ -18,7 +18,8 @@
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE } from '../errors.js'
-import { Broker, HISTORY_PAGE, newEpoch, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './broker.js'
+import { Broker, newEpoch } from './broker.js'
+import { HISTORY_PAGE, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './contract.js'
 import { keySlot } from './key-slot.js'
 import { checkHistorySize } from './history-size.js'
 import { malformation } from './incoming-message.js'

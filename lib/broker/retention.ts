@@ -5,7 +5,7 @@
  * that, such a client that reconnects within the window resumes exactly. `historySize` only caps the count.
  */
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
-import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_WINDOW_SECONDS, EVENT_OVERHEAD_BYTES, SOCKET_ALLOWANCE_BYTES } from './broker.js'
+import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_WINDOW_SECONDS, EVENT_OVERHEAD_BYTES, SOCKET_ALLOWANCE_BYTES } from './contract.js'
 
 export interface RetentionInput {
   historyBytes?: number

@@ -11,7 +11,7 @@
  * state over REST, and then the live stream. Every event's id is the cursor after it.
  */
 import { FVIEWS_ERR_STREAM_SLOW, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
-import { HISTORY_PAGE, type Broker, type TopicState, type TopicSubscriber } from './broker.js'
+import { HISTORY_PAGE, type TopicSource, type TopicState, type TopicSubscriber } from './contract.js'
 import { decodeCursor, encodeCursor, MAX_SUBSCRIPTION_TOPICS, sameEpochs, topicSetKey, type Position } from './cursor.js'
 import { mergeByTime, type BrokerMessage, type MessageRun } from './message.js'
 
@@ -55,7 +55,7 @@ export class Subscription implements TopicSubscriber {
   readonly setKey: string
   /** A subscription to one topic shares its frames with every other such subscription. */
   readonly solo: boolean
-  private readonly broker: Broker
+  private readonly broker: TopicSource
   private readonly sink: SubscriptionSink
   private readonly options: SubscriptionOptions
   /** Position of each topic in `topics`; only subscriptions to several topics need it. */
@@ -66,7 +66,7 @@ export class Subscription implements TopicSubscriber {
   private bufferedBytes = 0
   private lostWhileJoining: string | undefined
 
-  constructor (broker: Broker, topics: readonly string[], sink: SubscriptionSink, options: SubscriptionOptions = {}) {
+  constructor (broker: TopicSource, topics: readonly string[], sink: SubscriptionSink, options: SubscriptionOptions = {}) {
     this.broker = broker
     this.topics = [...new Set(topics)].sort()
     if (this.topics.length > MAX_SUBSCRIPTION_TOPICS) throw new FVIEWS_ERR_TOPIC_INVALID(`subscribe to at most ${MAX_SUBSCRIPTION_TOPICS} topics, got ${this.topics.length}`)

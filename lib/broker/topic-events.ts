@@ -11,10 +11,10 @@
  * single event, and failing it failed every consumer that keeps up (issue 11 #2).
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
-import { SERIALIZED_DATA } from '../sse/endpoint.js'
-import { kCloseAsSlow, kControlData, kPushTarget, type PushTarget } from '../symbols.js'
-import type { Broker } from './broker.js'
+import { kCloseAsSlow, kControlData, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
+import type { TopicSource } from './contract.js'
 import type { BrokerMessage, MessageRun } from './message.js'
+import type { TurnClock } from './turn-clock.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
 
 /** The data of the control events: `subscribed` opens the stream, `reset` says the missed events are gone. */
@@ -43,40 +43,6 @@ export interface SubscribeOptions {
   budgetBytes?: number
 }
 
-/**
- * A counter of turns of the event loop, one per broker: it moves on at the check phase after events
- * arrived, so a consumer can tell the events of this turn from those that waited. One setImmediate per
- * turn with events for all the iterators of a broker, not one per iterator or per event.
- */
-class TurnClock {
-  private turn = 0
-  private armed = false
-
-  current (): number {
-    if (!this.armed) {
-      this.armed = true
-      setImmediate(this.advance)
-    }
-    return this.turn
-  }
-
-  private readonly advance = (): void => {
-    this.turn++
-    this.armed = false
-  }
-}
-
-const turnClocks = new WeakMap<Broker, TurnClock>()
-
-function turnClockOf (broker: Broker): TurnClock {
-  let clock = turnClocks.get(broker)
-  if (clock === undefined) {
-    clock = new TurnClock()
-    turnClocks.set(broker, clock)
-  }
-  return clock
-}
-
 export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<TopicEvent<T>>, SubscriptionSink {
   private readonly subscription: Subscription
   private readonly signal: AbortSignal | undefined
@@ -95,11 +61,11 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   /** The event stream this subscription pushes into (see kPushTarget), when its pump reached it. */
   private target: PushTarget | undefined
 
-  constructor (broker: Broker, topics: readonly string[], options: SubscribeOptions = {}) {
+  constructor (broker: TopicSource, topics: readonly string[], options: SubscribeOptions = {}) {
     this.subscription = new Subscription(broker, topics, this, { lastEventId: options.lastEventId, budgetBytes: options.budgetBytes })
     this.signal = options.signal
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
-    this.clock = turnClockOf(broker)
+    this.clock = broker.turns
     this.signal?.addEventListener('abort', this.stop, { once: true })
   }
 
@@ -157,7 +123,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     }
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
     // The message rides along: a route that yields this event's data serialises it once for all its clients.
-    this.push({ event: message.event, data: message.data, id, topic: message.topic, [SERIALIZED_DATA]: message } as TopicEvent<T>, message.json.length)
+    this.push({ event: message.event, data: message.data, id, topic: message.topic, [kSerializedData]: message } as TopicEvent<T>, message.json.length)
   }
 
   /** A run of one topic's events (a subscription to it alone): pushed at once, or queued one by one. */

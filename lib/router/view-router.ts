@@ -9,13 +9,11 @@
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
 import { FVIEWS_ERR_ROUTE_CLASH, FVIEWS_ERR_ROUTER_SEALED, FVIEWS_ERR_VIEW_INVALID, FVIEWS_ERR_VIEW_NO_ROUTES } from '../errors.js'
-import { joinPath } from '../views/actions.js'
-import type { RouteSpec, ViewClass } from '../views/route-spec.js'
-import { bindView, isViewClass, type View } from '../views/view.js'
+import { joinPath } from '../views/route-tags.js'
+import type { RouteSpec } from '../views/route-spec.js'
+import { bindView, isViewClass, type View, type ViewClass } from '../views/view.js'
 import { buildRouteSchema } from './schemas.js'
 import { ProblemDetails, ValidationIssue } from '../problem.js'
-import { streamRouteOptions } from '../sse/endpoint.js'
-import { streamRegistryOf } from '../sse/registry.js'
 
 export interface ViewRouterOptions {
   /** Prefix of every view of this router, below the prefix the plugin is registered with. */
@@ -111,12 +109,10 @@ export class ViewRouter {
 
   private mount (instance: FastifyInstance, { view, options, name, specs }: Registration): void {
     const tags = [...this.tags, ...(options.tags ?? [])]
-    // Streams need a registry so app.close() can end them; configureApp made one unless it was not used.
-    if (specs.some((spec) => spec.stream === true)) streamRegistryOf(instance)
     for (const spec of specs) {
       const url = this.urlOf(options, spec) || '/'
       const schema = buildRouteSchema(spec, { instance, viewName: name, tags })
-      const routeOptions = { ...(spec.stream === true ? streamRouteOptions(instance) : {}), ...options.routeOptions, ...spec.routeOptions }
+      const routeOptions = { ...spec.mountOptions?.(instance), ...options.routeOptions, ...spec.routeOptions }
       instance.route({
         ...routeOptions,
         method: spec.method,

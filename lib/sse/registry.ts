@@ -11,8 +11,15 @@
  */
 import type { FastifyInstance } from 'fastify'
 import { ServiceUnavailableError, type HttpError } from '../http-errors.js'
+import { kStreamRegistry } from '../symbols.js'
 import { HeldFrames } from './connection.js'
-import type { EventStream } from './stream.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** @internal The open event streams of the app (see streamRegistryOf). */
+    [kStreamRegistry]?: StreamRegistry
+  }
+}
 
 export interface StreamSettings {
   /** Streams end over this window on close, each at a random moment (default 0 ms: all at once). */
@@ -21,10 +28,29 @@ export interface StreamSettings {
   heartbeatSeconds?: number
 }
 
+/**
+ * What the registry needs of a stream: the EventStream of stream.ts is one. Declared here, so the stream
+ * depends on its registry and not the other way round (no import loop, type-only imports included).
+ */
+export interface RegisteredStream {
+  /** Milliseconds of silence before a heartbeat; 0: none. Fixed once the stream is added. */
+  readonly heartbeatMs: number
+  /** When the stream last wrote (ms since the epoch). */
+  readonly lastWrite: number
+  /** Writes a heartbeat comment. */
+  heartbeat (now: number): void
+  /** Sends what the stream held back this turn (see flushSoon). */
+  flush (): void
+  /** Ends the stream after what it has queued. */
+  end (reason: 'shutdown'): void
+  /** Drops the connection now. */
+  close (reason: 'shutdown'): void
+  /** Calls `listener` once the stream has closed, whichever way (at once when it already has). */
+  onClose (listener: () => void): void
+}
+
 /** Least time between two flushes of held-back writes (ms). */
 export const FLUSH_SPACING_MS = 5
-
-export const STREAM_REGISTRY = Symbol.for('fastify-views.stream-registry')
 
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
@@ -36,7 +62,7 @@ export function overCapacity (): HttpError {
 }
 
 export class StreamRegistry {
-  readonly streams = new Set<EventStream>()
+  readonly streams = new Set<RegisteredStream>()
   /** Streams end over this window on close, each at a random moment (ms). */
   drainMs: number
   /** Default seconds of silence before a heartbeat, for streams that set none. */
@@ -58,7 +84,7 @@ export class StreamRegistry {
   }
 
   /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */
-  private toFlush: EventStream[] = []
+  private toFlush: RegisteredStream[] = []
   /**
    * Where this turn's held frames of every stream begin (see HeldFrames): streams handed the same frames
    * end on one chain and share its joined bytes. A new root per flush, so a turn's chains are let go.
@@ -68,7 +94,7 @@ export class StreamRegistry {
   private lastFlush = -Infinity
 
   /** Streams by heartbeat interval (ms), each group swept by one timer. */
-  private readonly beats = new Map<number, { streams: Set<EventStream>, timer: NodeJS.Timeout }>()
+  private readonly beats = new Map<number, { streams: Set<RegisteredStream>, timer: NodeJS.Timeout }>()
 
   get size (): number { return this.streams.size }
 
@@ -87,13 +113,13 @@ export class StreamRegistry {
     this.admitted--
   }
 
-  add (stream: EventStream): void {
+  add (stream: RegisteredStream): void {
     this.streams.add(stream)
     const every = stream.heartbeatMs
     if (every <= 0) return
     let group = this.beats.get(every)
     if (group === undefined) {
-      const streams = new Set<EventStream>()
+      const streams = new Set<RegisteredStream>()
       // Sweeping four times per interval puts each heartbeat within 1.25 intervals of silence.
       const timer = setInterval(() => this.sweep(every, streams), Math.max(10, Math.floor(every / 4)))
       timer.unref()
@@ -104,7 +130,7 @@ export class StreamRegistry {
   }
 
   /** Flushes `stream` once the current turn of the event loop has run its callbacks and I/O. */
-  flushSoon (stream: EventStream): void {
+  flushSoon (stream: RegisteredStream): void {
     this.toFlush.push(stream)
     if (this.flushScheduled) return
     this.flushScheduled = true
@@ -125,7 +151,7 @@ export class StreamRegistry {
     for (const stream of streams) stream.flush()
   }
 
-  delete (stream: EventStream): void {
+  delete (stream: RegisteredStream): void {
     this.streams.delete(stream)
     const group = this.beats.get(stream.heartbeatMs)
     if (group === undefined || !group.streams.delete(stream) || group.streams.size > 0) return
@@ -133,7 +159,7 @@ export class StreamRegistry {
     this.beats.delete(stream.heartbeatMs)
   }
 
-  private sweep (every: number, streams: Set<EventStream>): void {
+  private sweep (every: number, streams: Set<RegisteredStream>): void {
     const now = Date.now()
     for (const stream of streams) if (now - stream.lastWrite >= every) stream.heartbeat(now)
   }
@@ -163,10 +189,10 @@ export class StreamRegistry {
  * creates it on the root so every router shares it; a router mounted without configureApp gets its own.
  */
 export function streamRegistryOf (instance: FastifyInstance, settings?: StreamSettings): StreamRegistry {
-  const existing = (instance as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  const existing = instance[kStreamRegistry]
   if (existing !== undefined) return existing
   const registry = new StreamRegistry(settings)
-  instance.decorate(STREAM_REGISTRY as any, registry)
+  instance.decorate(kStreamRegistry, registry)
   instance.addHook('preClose', async function drainEventStreams () {
     // Stop accepting connections first, so a client whose stream ends reconnects elsewhere. Fastify
     // closes the server again right after this hook and tolerates ERR_SERVER_NOT_RUNNING.

@@ -28,7 +28,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { kCloseAsSlow } from '../symbols.js'
 import { connectionFor, type Connection, type HeldFrames, type StreamResponse } from './connection.js'
 import { encodeComment, encodeFrame } from './encoder.js'
-import type { StreamRegistry } from './registry.js'
+import type { RegisteredStream, StreamRegistry } from './registry.js'
 
 /** Headers every event stream carries (connection.ts adds what its HTTP version needs). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -59,7 +59,7 @@ export type CloseReason = 'finished' | 'client' | 'slow' | 'shutdown' | 'error'
 /** The response as far as a stream uses it (HTTP/2's compatibility response cannot be corked). */
 type Response = StreamResponse & { cork?: () => void, uncork?: () => void }
 
-export class EventStream {
+export class EventStream implements RegisteredStream {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
   /** Why the stream ended (or is ending), once it has. */

@@ -2,7 +2,7 @@
  * Counters for operators: readable from code (`app.topicMetrics`) and as Prometheus text.
  * Plain integers bumped on the hot path; the text is built only when scraped.
  */
-import type { BrokerStats } from '../broker/broker.js'
+import type { BrokerStats } from '../broker/contract.js'
 
 export class TopicMetrics {
   openConnections = 0

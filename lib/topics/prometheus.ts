@@ -5,7 +5,7 @@
  * text of TopicMetrics.toPrometheus(). Every metric reads the live counters when scraped (`collect`),
  * so the per-event hot path stays a plain integer increment.
  */
-import type { BrokerStats } from '../broker/broker.js'
+import type { BrokerStats } from '../broker/contract.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import type { TopicMetrics } from './metrics.js'
 

@@ -51,7 +51,7 @@ export function subscribeToEvents (options: SubscribeToEventsOptions = {}): Subs
   // A derived operationId would be the same for every such route (an invalid document): only the user's own.
   if (options.operationId === undefined) delete schema.operationId
   return {
-    // The stream options a ViewRouter gives every stream route (lib/sse/endpoint.ts streamRouteOptions).
+    // The stream options a ViewRouter gives every stream route (lib/sse/route-options.ts streamRouteOptions).
     compress: false,
     exposeHeadRoute: false,
     config: { [TOPIC_ROUTE_CONFIG]: true } as any,

@@ -19,18 +19,19 @@ import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailabl
 import { FVIEWS_ERR_BROKER_MISSING } from '../errors.js'
 import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
-import { collectActions } from '../views/actions.js'
+import { collectActions } from '../views/route-tags.js'
 import { encodeFrame } from '../sse/encoder.js'
-import { EVENT_STREAM } from '../sse/endpoint.js'
-import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from '../sse/registry.js'
+import { EVENT_STREAM, mountStream } from '../sse/route-options.js'
+import { overCapacity } from '../sse/registry.js'
 import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
 import type { BrokerMessage, MessageRun } from '../broker/message.js'
-import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topics.js'
+import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topic-names.js'
 import { TopicMetrics } from './metrics.js'
 import { revealedServerError } from '../problem.js'
+import { kStreamRegistry, kTopicRuntime } from '../symbols.js'
 
 export type AuthorizeTopic = (request: FastifyRequest, topic: string) => boolean | Promise<boolean>
 
@@ -82,30 +83,34 @@ export interface TopicRuntime {
   heartbeat?: HeartbeatStyle
 }
 
-export const TOPIC_RUNTIME = Symbol.for('fastify-views.topic-runtime')
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** @internal The topic runtime of the scope (attachTopicRuntime); encapsulated children inherit it. */
+    [kTopicRuntime]?: TopicRuntime
+  }
+}
 
 /** Attaches the topic runtime to an app, so encapsulated children inherit it (createApp does this). */
 export function attachTopicRuntime (app: FastifyInstance, runtime: TopicRuntime): void {
-  app.decorate(TOPIC_RUNTIME as any, runtime)
+  app.decorate(kTopicRuntime, runtime)
   // The app's stream registry enforces the limit, for every kind of stream; it exists once the app is set up.
   app.addHook('onReady', async function limitOpenStreams () {
-    const registry = (app as unknown as { [STREAM_REGISTRY]?: StreamRegistry })[STREAM_REGISTRY]
+    const registry = app[kStreamRegistry]
     if (registry !== undefined) registry.maxStreams = runtime.maxConnections
   })
 }
 
 /** Whether subscriptions of `instance` find a broker: the startup check of routes marked TOPIC_ROUTE_CONFIG. */
 export function hasTopicBroker (instance: FastifyInstance): boolean {
-  const server = instance as unknown as { [TOPIC_RUNTIME]?: TopicRuntime, broker?: Broker }
-  return server[TOPIC_RUNTIME] !== undefined || server.broker !== undefined
+  return instance[kTopicRuntime] !== undefined || (instance as { broker?: Broker }).broker !== undefined
 }
 
 // An app that only decorated `broker` gets a default runtime, one per broker.
 const defaultRuntimes = new WeakMap<Broker, TopicRuntime>()
 
 function runtimeOf (request: FastifyRequest): TopicRuntime {
-  const server = request.server as unknown as { [TOPIC_RUNTIME]?: TopicRuntime, broker?: Broker }
-  const attached = server[TOPIC_RUNTIME]
+  const server: { [kTopicRuntime]?: TopicRuntime, broker?: Broker } = request.server
+  const attached = server[kTopicRuntime]
   if (attached !== undefined) return attached
   if (server.broker === undefined) throw new InternalServerError('Topic subscriptions need a broker: build the app with createApp() or decorate app.broker')
   let runtime = defaultRuntimes.get(server.broker)
@@ -235,7 +240,7 @@ async function subscribe (request: FastifyRequest, reply: FastifyReply, options:
     metrics.refused.badRequest++
     throw error
   }
-  const registry = (request.server as any)[STREAM_REGISTRY] as StreamRegistry | undefined
+  const registry = request.server[kStreamRegistry]
   const stream = new EventStream(request, reply, registry)
   // The slot is reserved before authorize is awaited and given back when the response closes, whatever the
   // answer; the limit is the registry's, shared with every other kind of stream of the process.
@@ -303,6 +308,7 @@ export function SubscriptionView (options: SubscriptionViewOptions = {}): typeof
         method: 'GET',
         path: '',
         stream: true,
+        mountOptions: mountStream,
         routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true } as any },
         checkAtStartup: (instance, where) => { if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(where) },
         schema: {

@@ -5,21 +5,11 @@
  */
 import type { FastifyReply, FastifyRequest, HTTPMethods, RouteShorthandOptions } from 'fastify'
 import type { TObject } from '@sinclair/typebox'
-import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, Member, OperationSchema, RouteContext, SuccessBody } from './types.js'
 import { defaultStatus, sendResult } from './respond.js'
+import { joinPath, tagMethod } from './route-tags.js'
 import type { View } from './view.js'
 import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './decorator-mode.js'
-
-const ROUTE_TAG = Symbol.for('fastify-views.route-tag')
-
-/** What a decorator leaves on a method: enough to build the route once the class is known. */
-export interface RouteTag {
-  build (name: string, viewClass: ViewClassShape): RouteSpec
-}
-
-/** What a tag needs to know of the class it is collected from. */
-export interface ViewClassShape { detailPath: string, name: string, detailParams (): TObject | undefined }
 
 export interface ActionSchema extends OperationSchema {
   params?: TObject
@@ -36,41 +26,6 @@ export interface ActionOptions {
 export type ActionContext<S extends ActionSchema = ActionSchema> = RouteContext<S> & {
   request: FastifyRequest
   reply: FastifyReply
-}
-
-export function tagMethod (method: Function, tag: RouteTag): void {
-  Object.defineProperty(method, ROUTE_TAG, { value: tag, configurable: true })
-}
-
-export function routeTagOf (method: unknown): RouteTag | undefined {
-  return typeof method === 'function' ? (method as any)[ROUTE_TAG] : undefined
-}
-
-/** Keeps the route tag when a decorator replaces a method by a wrapper. */
-export function copyRouteTag (from: Function, to: Function): void {
-  const tag = routeTagOf(from)
-  if (tag !== undefined) tagMethod(to, tag)
-}
-
-export function joinPath (...parts: string[]): string {
-  const joined = parts.filter((part) => part !== '' && part !== '/').map((part) => part.startsWith('/') ? part : `/${part}`).join('')
-  return joined.replace(/\/+$/, '')
-}
-
-/** Every tagged method along the prototype chain, nearest first, one spec per name. */
-export function collectActions (viewClass: ViewClassShape & { prototype: object }): RouteSpec[] {
-  const specs: RouteSpec[] = []
-  const seen = new Set<string>()
-  for (let proto = viewClass.prototype; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor' || seen.has(name)) continue
-      seen.add(name)
-      const descriptor = Object.getOwnPropertyDescriptor(proto, name)
-      const tag = routeTagOf(descriptor?.value)
-      if (tag !== undefined) specs.push(tag.build(name, viewClass))
-    }
-  }
-  return specs
 }
 
 export function actionContext (request: FastifyRequest, reply: FastifyReply): ActionContext<any> {

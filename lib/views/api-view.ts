@@ -17,7 +17,7 @@ import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, Member, OperationSchema, SharedSchema, StaticOf, SuccessBody, Verb } from './types.js'
 import { VERBS } from './types.js'
 import { defaultStatus, sendResult } from './respond.js'
-import { collectActions } from './actions.js'
+import { collectActions } from './route-tags.js'
 import { View } from './view.js'
 
 export interface APIViewDefinition extends SharedSchema {

@@ -13,7 +13,7 @@ import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox
 import type { FastifyRequest, HTTPMethods } from 'fastify'
 import { FVIEWS_ERR_VIEW_ABSTRACT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
 import { NotFoundError } from '../http-errors.js'
-import { collectActions } from './actions.js'
+import { collectActions } from './route-tags.js'
 import type { DefinedViewClass, TypedView } from './api-view.js'
 import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, OperationDocs, OperationSchema, SharedSchema, StaticOf } from './types.js'

@@ -10,11 +10,12 @@
  *
  * The decorator checks the method's yield type against the definition (a wrong `data` does not compile).
  */
-import { joinPath, tagMethod, type ActionOptions } from './actions.js'
+import type { ActionOptions } from './actions.js'
+import { joinPath, tagMethod } from './route-tags.js'
 import type { View } from './view.js'
-import { sseEndpoint } from '../sse/endpoint.js'
+import { sseEndpoint } from './sse-endpoint.js'
 import type { Member } from './types.js'
-import type { EventOf, SSEContext, SSERouteDefinition } from '../sse/types.js'
+import type { EventOf, SSEContext, SSERouteDefinition } from './sse-types.js'
 import type { StandardDecoratorsOnly_RemoveExperimentalDecoratorsFromTsconfig } from './decorator-mode.js'
 
 /**

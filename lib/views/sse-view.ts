@@ -16,13 +16,14 @@
  * request with an ordinary problem document (unknown resource, not allowed).
  */
 import { v7 as uuidv7 } from 'uuid'
-import { collectActions } from './actions.js'
+import { collectActions } from './route-tags.js'
 import type { DefinedViewClass, TypedView } from './api-view.js'
 import type { RouteSpec } from './route-spec.js'
 import type { MaybePromise, SharedSchema } from './types.js'
 import { View } from './view.js'
-import { GENERATED_IDS, sseEndpoint } from '../sse/endpoint.js'
-import type { EventDataFor, EventNameOf, EventOf, NamedServerSentEvent, ServerSentEvent, SSEContext, SSERouteDefinition } from '../sse/types.js'
+import { sseEndpoint } from './sse-endpoint.js'
+import { kGeneratedIds } from '../symbols.js'
+import type { EventDataFor, EventNameOf, EventOf, NamedServerSentEvent, ServerSentEvent, SSEContext, SSERouteDefinition } from './sse-types.js'
 
 export interface SSEViewDefinition extends SSERouteDefinition, SharedSchema {}
 
@@ -77,7 +78,7 @@ export class SSEViewBase extends View {
 }
 
 // The default ids are generated UUIDs: the framing does not need to scan them for line breaks.
-Object.defineProperty(SSEViewBase.prototype.eventId, GENERATED_IDS, { value: true })
+Object.defineProperty(SSEViewBase.prototype.eventId, kGeneratedIds, { value: true })
 
 export function ServerSideEventsView<const D extends SSEViewDefinition> (definition: D): DefinedViewClass<D, SSEViewInstance<D>> {
   return class extends SSEViewBase {

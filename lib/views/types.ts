@@ -3,7 +3,6 @@
  * the source of handler types (the TypeBox `Static` pattern). Nothing here exists at run time.
  */
 import type { Static, TNull, TObject, TSchema } from '@sinclair/typebox'
-import type { HTTPMethods } from 'fastify'
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -67,4 +66,3 @@ export interface RouteContext<S extends OperationSchema & { params?: TObject } =
 
 export type Verb = 'get' | 'post' | 'put' | 'patch' | 'delete'
 export const VERBS: readonly Verb[] = ['get', 'post', 'put', 'patch', 'delete']
-export type Method = HTTPMethods

@@ -6,11 +6,11 @@
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { TObject } from '@sinclair/typebox'
-import type { RouteSpec } from './route-spec.js'
+import type { BoundView, RouteSpec } from './route-spec.js'
 import type { SharedSchema } from './types.js'
-import { collectActions } from './actions.js'
+import { collectActions } from './route-tags.js'
 
-export class View {
+export class View implements BoundView {
   /** The per-view schema shared by its routes; factories like `APIView(def)` set it. */
   static definition: SharedSchema = {}
 
@@ -51,4 +51,11 @@ export function bindView (view: View, request: FastifyRequest, reply: FastifyRep
 /** Is `value` a class whose instances are views? */
 export function isViewClass (value: unknown): value is typeof View {
   return typeof value === 'function' && (value === View || value.prototype instanceof View)
+}
+
+/** Any class whose instances are views and which can list its routes. */
+export interface ViewClass<V extends View = View> {
+  new (): V
+  readonly name: string
+  collectRoutes (): RouteSpec[]
 }

@@ -17,7 +17,7 @@
 import fc from 'fast-check'
 import type { Broker, TopicEvent } from '../../lib/index.js'
 import { decodeCursor, topicSetKey } from '../../lib/broker/cursor.js'
-import { EVENT_OVERHEAD_BYTES } from '../../lib/broker/broker.js'
+import { EVENT_OVERHEAD_BYTES } from '../../lib/broker/contract.js'
 
 export const TOPICS = ['a', 'b', 'c', 'd'] as const
 const EVENT = 'e'

@@ -8,7 +8,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { MemoryBroker, type BrokerMessage } from '../../lib/index.js'
-import type { TopicState, TopicSubscriber } from '../../lib/broker/broker.js'
+import type { TopicState, TopicSubscriber } from '../../lib/broker/contract.js'
 
 const TOPICS = ['a', 'b', 'c']
 

@@ -5,7 +5,7 @@
  * to without a local subscriber and no subscriber waits on a topic that is not listened to.
  */
 import { MemoryBroker } from '../../lib/index.js'
-import type { BrokerOptions } from '../../lib/broker/broker.js'
+import type { BrokerOptions } from '../../lib/broker/contract.js'
 import type { BrokerMessage } from '../../lib/broker/message.js'
 
 export interface SlowBackendOptions extends BrokerOptions {

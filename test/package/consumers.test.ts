@@ -78,13 +78,14 @@ async function limited<T> (job: () => Promise<T>): Promise<T> {
   }
 }
 
-t.test('the tarball holds the build, its sources and the license, nothing else', async (t) => {
+t.test('the tarball holds the build, its sources, the license and the docs the README links to, nothing else', async (t) => {
   t.ok(packed.files.includes('LICENSE'))
+  t.ok(packed.files.includes('docs/README.md'))
   t.ok(packed.files.includes('dist/lib/index.js'))
   t.ok(packed.files.includes('dist/lib/index.d.ts'))
   t.ok(packed.files.includes('dist/lib/redis.d.ts'))
   t.ok(packed.files.includes('lib/index.ts'))
-  t.same(packed.files.filter((file) => !/^(dist\/lib\/|lib\/|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(file)), [])
+  t.same(packed.files.filter((file) => !/^(dist\/lib\/|lib\/|docs\/[A-Za-z-]+\.md$|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(file)), [])
 })
 
 const root = install(packed, 'without-ioredis', { ioredis: false })

@@ -1,20 +1,24 @@
 /**
- * Every TypeScript snippet of README.md is complete: each compiles on its own, as a user's file that
- * imports 'fastify-views', with strict and noImplicitOverride (issue 12). Snippets that start a server
- * are started (on a free port instead of 3000) and probed over HTTP.
+ * Every TypeScript snippet of README.md and of the guide (docs/*.md) is complete: each compiles on its own,
+ * as a user's file that imports 'fastify-views', with strict and noImplicitOverride (issue 12). Snippets that
+ * start a server are started (on a free port instead of 3000) and probed over HTTP.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { REPO, TSC } from './packed.js'
 
-const readme = readFileSync(join(REPO, 'README.md'), 'utf8')
-const snippets = [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => match[1])
-const heading = (snippet: string): string => {
-  const before = readme.slice(0, readme.indexOf(snippet))
-  return [...before.matchAll(/^#+ (.+)$/gm)].at(-1)?.[1] ?? 'top'
-}
+// The documents whose snippets are checked: the README and every page of docs/ (issue 15 moved the guide there).
+const documents = ['README.md', ...readdirSync(join(REPO, 'docs')).filter((name) => name.endsWith('.md')).sort().map((name) => `docs/${name}`)]
+interface Snippet { document: string, source: string, heading: string }
+const snippets: Snippet[] = documents.flatMap((document) => {
+  const text = readFileSync(join(REPO, document), 'utf8')
+  return [...text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((match) => {
+    const before = text.slice(0, match.index)
+    return { document, source: match[1], heading: [...before.matchAll(/^#+ (.+)$/gm)].at(-1)?.[1] ?? 'top' }
+  })
+})
 
 mkdirSync(join(REPO, 'test-artifacts'), { recursive: true })
 const dir = mkdtempSync(join(REPO, 'test-artifacts', 'readme-'))
@@ -31,26 +35,32 @@ writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
 }))
 const files = snippets.map((snippet, index) => {
   const file = `snippet-${index + 1}.ts`
-  writeFileSync(join(dir, file), snippet)
+  writeFileSync(join(dir, file), snippet.source)
   return file
 })
 
-t.test('the README has its TypeScript snippets', async (t) => {
+t.test('the README and the guide have their TypeScript snippets', async (t) => {
   t.ok(snippets.length >= 5, `${snippets.length} snippets`)
+  t.ok(documents.length >= 9, `${documents.join(', ')}`)
+  // The pages whose subject is code show it: a page that lost its snippets in a move is caught here.
+  for (const page of ['docs/views.md', 'docs/plugin.md', 'docs/sse.md', 'docs/topics.md']) {
+    t.ok(snippets.some((snippet) => snippet.document === page), `${page} has TypeScript snippets`)
+  }
 })
 
 t.test('every TypeScript snippet compiles with strict and noImplicitOverride', async (t) => {
   const tsc = spawnSync(process.execPath, [TSC, '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8', timeout: 300_000 })
   for (const [index, file] of files.entries()) {
     const errors = tsc.stdout.split('\n').filter((line) => line.includes(`${file}(`))
-    t.same(errors, [], `snippet ${index + 1} (under "${heading(snippets[index])}") compiles`)
+    t.same(errors, [], `snippet ${index + 1} (${snippets[index].document}, under "${snippets[index].heading}") compiles`)
   }
   t.equal(tsc.status, 0, tsc.stdout)
 })
 
 // A server snippet is run with its port swapped for a free one; it reports the address it listens on.
 async function start (t: { match: (found: string, pattern: RegExp, message: string) => void, teardown: (fn: () => void) => void }, index: number): Promise<string> {
-  const source = snippets[index]
+  if (index < 0) throw new Error('the server snippet is missing from the README and the guide')
+  const source = snippets[index].source
   t.match(source, /await app\.listen\(\{ port: 3000 \}\)/, 'the snippet starts a server')
   const file = join(dir, `run-${index + 1}.ts`)
   writeFileSync(file, source.replace('await app.listen({ port: 3000 })', "process.stdout.write(`${await app.listen({ port: 0, host: '127.0.0.1' })}\\n`)"))
@@ -69,7 +79,7 @@ async function start (t: { match: (found: string, pattern: RegExp, message: stri
   })
 }
 
-const serving = (pattern: RegExp) => snippets.findIndex((snippet) => pattern.test(snippet))
+const serving = (pattern: RegExp) => snippets.findIndex((snippet) => pattern.test(snippet.source))
 
 t.test('the view snippet serves its greeting', async (t) => {
   const base = await start(t, serving(/class Hello extends APIView/))

@@ -6,7 +6,9 @@
 import t from 'tap'
 import { connect, type Socket } from 'node:net'
 import { HeldFrames } from '../../lib/sse/connection.js'
-import { STREAM_REGISTRY, type StreamRegistry } from '../../lib/sse/registry.js'
+import type { StreamRegistry } from '../../lib/sse/registry.js'
+import type { EventStream } from '../../lib/sse/stream.js'
+import { kStreamRegistry } from '../../lib/symbols.js'
 import { until } from '../helpers/sse-http.js'
 import { startApp } from './stream-support.js'
 
@@ -91,8 +93,8 @@ t.test('the byte budget counts the frames a stream holds until the flush', async
   const reader = await rawGet(base, '/events?topic=news')
   t.teardown(() => reader.socket.destroy())
   await until(() => reader.text().includes('event: subscribed\n'), 'subscribed')
-  const registry = (app as unknown as Record<symbol, StreamRegistry>)[STREAM_REGISTRY]
-  const [stream] = [...registry.streams]
+  const registry = (app as unknown as Record<symbol, StreamRegistry>)[kStreamRegistry]
+  const [stream] = [...registry.streams] as EventStream[]
   await until(() => stream.unsentBytes === 0, 'nothing unsent')
   const frame = Buffer.from('event: held\ndata: {}\n\n')
   stream.writeShared(frame, Date.now())

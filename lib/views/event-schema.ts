@@ -10,7 +10,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
 import fastJsonStringify from 'fast-json-stringify'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
-import { encodeFrame } from './encoder.js'
+import { encodeFrame } from '../sse/encoder.js'
 
 export interface EventSchemaDefinition {
   /** Schema of every event's data (default: any JSON). A string schema sends the string itself. */

@@ -1,53 +1,29 @@
 /**
- * An SSE endpoint as a RouteSpec: the route's schema (with the Last-Event-ID inputs and the
+ * An SSE endpoint of a view as a RouteSpec: the route's schema (with the Last-Event-ID inputs and the
  * text/event-stream response documented), and the handler that runs the pre-stream step, opens the
- * stream and pulls the generator through the compiled validator and serializer.
+ * stream and pulls the generator through the compiled validator and serializer. It builds view routes,
+ * so it lives with the views; the transport it drives (lib/sse) knows nothing of views.
  */
 import type { TObject } from '@sinclair/typebox'
-import type { FastifyInstance, FastifyRequest, RouteShorthandOptions } from 'fastify'
+import type { FastifyRequest, RouteShorthandOptions } from 'fastify'
 import { v7 as uuidv7 } from 'uuid'
 import { FVIEWS_ERR_SSE_INVALID_EVENT, FVIEWS_ERR_VIEW_INVALID } from '../errors.js'
-import { kControlData } from '../symbols.js'
+import { kControlData, kGeneratedIds, kSerializedData, kStreamRegistry } from '../symbols.js'
 import { HttpError } from '../http-errors.js'
 import { problem, problemFromHttpError, revealedServerError } from '../problem.js'
-import type { RouteSpec } from '../views/route-spec.js'
-import type { MaybePromise, OperationSchema } from '../views/types.js'
-import type { View } from '../views/view.js'
-import { encodeEvent, encodeFrame } from './encoder.js'
+import { encodeEvent, encodeFrame } from '../sse/encoder.js'
+import { overCapacity } from '../sse/registry.js'
+import { EVENT_STREAM, lastEventIdOf, mountStream } from '../sse/route-options.js'
+import { relayProbe, type RelayEncoding, type SharedFrames } from '../sse/relay-push.js'
+import { EventStream } from '../sse/stream.js'
 import { compileEvents } from './event-schema.js'
-import { overCapacity, STREAM_REGISTRY, type StreamRegistry } from './registry.js'
-import { relayProbe, type RelayEncoding, type SharedFrames } from './relay-push.js'
-import { EventStream } from './stream.js'
-import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './types.js'
-
-export const EVENT_STREAM = 'text/event-stream'
-/**
- * An event may carry the shared object its data came from under this key (a topic event carries its broker
- * message): when the yielded data is still that object's, the route serialises it once and every client of
- * the route reuses the text. Never the broker's JSON as is: it may hold properties the view's schema does
- * not declare (a `passwordHash`), and what leaves is what the schema declares (issue 11 #13).
- */
-export const SERIALIZED_DATA = Symbol.for('fastify-views.serialized-data')
-
-/** Marks an `eventId()` whose ids are generated UUIDs (safe without a scan). */
-export const GENERATED_IDS = Symbol.for('fastify-views.generated-ids')
-/**
- * Longest Last-Event-ID passed to a view in full (it is untrusted input): a longer one is passed cut to one
- * character over, so it never silently vanishes - broker cursors (up to 4,096) then answer it with a reset.
- */
-export const MAX_LAST_EVENT_ID_LENGTH = 4096
-/** Fastify accepts only a positive handlerTimeout per route: the longest a timer can wait (~24.8 days). */
-const NO_HANDLER_TIMEOUT = 2 ** 31 - 1
+import type { RouteSpec } from './route-spec.js'
+import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './sse-types.js'
+import type { MaybePromise, OperationSchema } from './types.js'
+import type { View } from './view.js'
 
 const LAST_EVENT_ID_QUERY = { type: 'string', description: 'Resume point, for clients that cannot send the Last-Event-ID header' }
 const LAST_EVENT_ID_HEADER = { type: 'string', description: 'The id of the last event received; sent by EventSource when it reconnects' }
-
-/** The resume point a client sent: the Last-Event-ID header, else `?lastEventId=`. */
-export function lastEventIdOf (request: FastifyRequest, maxLength = MAX_LAST_EVENT_ID_LENGTH): string | undefined {
-  const header = request.headers['last-event-id']
-  const value = typeof header === 'string' ? header : (request.query as { lastEventId?: unknown } | undefined)?.lastEventId
-  return typeof value === 'string' ? value.slice(0, maxLength + 1) : undefined
-}
 
 /** Adds an optional property to an object schema (a copy without `$id`: it is no longer that schema). */
 function withProperty (schema: TObject | undefined, name: string, property: object): TObject {
@@ -71,10 +47,6 @@ export interface EndpointOptions {
   produce: (view: View, context: SSEContext<any>) => MaybePromise<AsyncIterable<ServerSentEvent>>
 }
 
-function registryOf (request: FastifyRequest): StreamRegistry | undefined {
-  return (request.server as any)[STREAM_REGISTRY]
-}
-
 /** The `event: error` frame that replaces a failure once streaming has begun; the error is logged. */
 export function errorFrame (request: FastifyRequest, error: unknown): string {
   request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
@@ -84,19 +56,6 @@ export function errorFrame (request: FastifyRequest, error: unknown): string {
     ? problemFromHttpError(error, request)
     : problem(revealed.status, revealed.detail ?? `The event stream failed; the error was logged with request id ${String(request.id)}`, request, { code: revealed.code })
   return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
-}
-
-/** Route options every SSE route needs, given the instance it is mounted on. */
-export function streamRouteOptions (instance: FastifyInstance): Record<string, unknown> {
-  const options: Record<string, unknown> = {
-    // A broad @fastify/compress setting would gzip and buffer the whole stream.
-    compress: false,
-    // HEAD would open a stream just to discard it.
-    exposeHeadRoute: false
-  }
-  // A server-level handlerTimeout would kill every stream at its deadline (fastify >= 5.8).
-  if ((instance.initialConfig as { handlerTimeout?: number }).handlerTimeout! > 0) options.handlerTimeout = NO_HANDLER_TIMEOUT
-  return options
 }
 
 function checkStreamSettings (definition: SSERouteDefinition, where: string): void {
@@ -146,10 +105,11 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
     path: options.path,
     schema,
     stream: true,
+    mountOptions: mountStream,
     detail: options.detail,
     routeOptions: options.routeOptions,
     invoke: async (view, request, reply) => {
-      const registry = registryOf(request)
+      const registry = request.server[kStreamRegistry]
       const stream = new EventStream(request, reply, registry)
       // Before the pre-stream step awaits anything, so concurrent requests cannot all slip under the limit.
       if (!stream.admit()) throw overCapacity()
@@ -167,11 +127,11 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       target.lastEventId = context.lastEventId
       if (options.before !== undefined) await options.before(view, context)
       const iterable = await options.produce(view, context)
-      const custom = typeof target.eventId === 'function' && (target.eventId as { [GENERATED_IDS]?: boolean })[GENERATED_IDS] !== true
+      const custom = typeof target.eventId === 'function' && (target.eventId as { [kGeneratedIds]?: boolean })[kGeneratedIds] !== true
       const encode = (item: ServerSentEvent): string => {
         if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
         const event = item.event
-        const carried = (item as { [SERIALIZED_DATA]?: { data: unknown } })[SERIALIZED_DATA]
+        const carried = (item as { [kSerializedData]?: { data: unknown } })[kSerializedData]
         const control = (item as { [kControlData]?: unknown })[kControlData]
         let data: string
         if (control !== undefined && control === item.data && (event === 'subscribed' || event === 'reset')) {
@@ -199,7 +159,7 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
       const retry = target.retry ?? definition.retry
       // A broker subscription the view returns or yield*s pushes through the same encoding (relay-push.ts).
       const relay: RelayEncoding = {
-        event: (source, id) => encode({ event: source.event, data: source.data, id, [SERIALIZED_DATA]: source } as unknown as ServerSentEvent),
+        event: (source, id) => encode({ event: source.event, data: source.data, id, [kSerializedData]: source } as unknown as ServerSentEvent),
         control: (event, data, id) => encode({ event, data, id, [kControlData]: data } as unknown as ServerSentEvent),
         frames: sharedFrames
       }

@@ -5,7 +5,7 @@
  */
 import type { Static, TObject, TSchema } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Member, OperationDocs, StaticOf } from '../views/types.js'
+import type { Member, OperationDocs, StaticOf } from './types.js'
 import type { EventSchemaDefinition } from './event-schema.js'
 
 /** One event as a view yields it. `id` undefined: the view's `eventId()`; null: no id. */

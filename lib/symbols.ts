@@ -51,3 +51,37 @@ declare global {
     [kCloseAsSlow]?: (error: Error) => void
   }
 }
+
+/**
+ * On the object an event stream passes to every `next()` of its source: where a topic subscription may
+ * push its events instead of being pulled. A `broker.subscribe()` iterator that receives it - it is the
+ * source itself, or reached through `yield*`, which hands `next()`'s argument on (a `for await` loop does
+ * not, so a view that looks at or changes events keeps the pull path) - writes each event through the
+ * route's encoding as a frame shared by the route's streams, with no Promise or IteratorResult per event
+ * per client (issue 14 #3). A generator that reads the value of its own `yield` sees this object.
+ */
+export const kPushTarget: unique symbol = Symbol('fastify-views.push-target')
+
+/** A stream's push side, as a topic subscription sees it (see kPushTarget). */
+export interface PushTarget {
+  /** The subscription pushes from now on; the stream closes its connection past `budgetBytes` unsent. */
+  attach (budgetBytes: number): void
+  /**
+   * A topic event: `source` is the shared message (its event name and parsed data), `id` its cursor for
+   * this subscription; `shared` when every subscription of the route to this topic alone has that id.
+   */
+  event (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean, now: number): void
+  /**
+   * Consecutive events of one topic for a subscription to it alone, `sources[from..]`, at once: `key` is
+   * the same object for every subscription handed them (their frames are joined once per route), `idOf`
+   * gives each one's cursor.
+   */
+  events (key: object, sources: ReadonlyArray<{ readonly event: string, readonly data: unknown }>, from: number, idOf: (index: number) => string, now: number): void
+  control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): void
+  /** Backpressure for a replay, as SubscriptionSink.ready. */
+  ready (): Promise<void> | undefined
+}
+
+export interface PushProbe {
+  readonly [kPushTarget]: PushTarget
+}

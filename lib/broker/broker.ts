@@ -19,7 +19,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_SSE_INVALID_FIELD, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { assertSafeField } from '../sse/encoder.js'
 import { MAX_SUBSCRIPTION_TOPICS } from './cursor.js'
-import { BrokerMessage, mergeByTime } from './message.js'
+import { BrokerMessage, mergeByTime, MessageRun } from './message.js'
 import { TopicEventIterator, type SubscribeOptions } from './topic-events.js'
 import { TurnClock } from './turn-clock.js'
 import {
@@ -63,6 +63,12 @@ export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopi
   private lastPublishTime = 0
   /** @internal */
   readonly turns = new TurnClock()
+  /**
+   * Events accepted in this turn and their topics, in acceptance order, delivered together at the end of
+   * the turn's synchronous work (a microtask): a burst of one topic reaches each subscriber in one call.
+   */
+  private acceptedStates: TopicState[] = []
+  private acceptedMessages: BrokerMessage[] = []
 
   constructor (options: BrokerOptions<C> = {}) {
     this.catalog = options.topics as C
@@ -268,11 +274,45 @@ export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopi
       return
     }
     state.head = message.offset
+    if (this.acceptedMessages.length === 0) queueMicrotask(this.deliverAccepted)
+    this.acceptedStates.push(state)
+    this.acceptedMessages.push(message)
+  }
+
+  /**
+   * Delivers what was accepted, in acceptance order, each run of one topic's consecutive events at once
+   * (across topics the order is kept too: A1 B1 A2 is three runs). Subscribers are those of the topic now:
+   * one that began meanwhile begins at `head`, past these events, and drops them as already sent.
+   */
+  private readonly deliverAccepted = (): void => {
+    const states = this.acceptedStates
+    const messages = this.acceptedMessages
+    if (messages.length === 0) return
+    this.acceptedStates = []
+    this.acceptedMessages = []
     const now = Date.now()
-    for (const subscriber of state.subscribers) subscriber.deliver(message, now)
+    let start = 0
+    while (start < messages.length) {
+      const state = states[start]
+      let end = start + 1
+      while (end < messages.length && states[end] === state) end++
+      if (end - start === 1) {
+        const message = messages[start]
+        for (const subscriber of state.subscribers) subscriber.deliver(message, now)
+      } else {
+        const run = new MessageRun(messages.slice(start, end))
+        for (const subscriber of state.subscribers) {
+          if (subscriber.deliverRun !== undefined) subscriber.deliverRun(run, now)
+          else for (const message of run.messages) subscriber.deliver(message, now)
+        }
+      }
+      start = end
+    }
   }
 
   private lose (state: TopicState, reason: string): void {
+    // What was accepted before the loss reaches subscribers before they hear of it.
+    this.deliverAccepted()
     for (const subscriber of state.subscribers) subscriber.lost(state, reason)
   }
 

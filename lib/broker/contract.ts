@@ -7,7 +7,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify'
 import { topicSetKey } from './cursor.js'
-import type { BrokerMessage } from './message.js'
+import type { BrokerMessage, MessageRun } from './message.js'
 import type { TurnClock } from './turn-clock.js'
 import type { AnyTopicCatalog } from './catalog.js'
 
@@ -82,6 +82,8 @@ export interface TopicSubscriber {
   begin (state: TopicState): void
   /** The next event of one of its topics. `now` is read once per fan-out. */
   deliver (message: BrokerMessage, now: number): void
+  /** The next events of one of its topics, in order (optional: else `deliver` for each). */
+  deliverRun? (run: MessageRun, now: number): void
   /** Events of the topic were lost for live subscribers (history could not fill a gap, or was reset). */
   lost (state: TopicState, reason: string): void
 }

@@ -1,16 +1,15 @@
 /**
  * One published event as the broker carries it: its topic position, its name and its data as JSON text
  * (serialised once, at publish). The SSE bytes are built at most once per message and shared by every
- * subscriber of its topic alone: fan-out is one framing and N writes of the same Buffer.
+ * subscriber of its topic alone: fan-out is one framing, and the same Buffer handed to N streams.
  */
 import { encodeFrame } from '../sse/encoder.js'
 import { soloCursor } from './cursor.js'
 
-/** A frame shared by many streams, also as a ready HTTP/1.1 chunk. */
+/** A frame shared by many streams: the SSE bytes of one event, with the cursor in its `id:` line. */
 export interface SharedFrame {
   id: string
   frame: Buffer
-  chunk: Buffer
 }
 
 export class BrokerMessage {
@@ -67,21 +66,14 @@ export class BrokerMessage {
   }
 
   /**
-   * The whole frame for every subscriber of this topic alone, built once: `frame` is the SSE bytes, and
-   * `chunk` the same bytes as one HTTP/1.1 chunk (RFC 9112 §7.1: size, CRLF, data, CRLF), so a stream can
-   * hand its socket one shared Buffer per event. `frame` is a view into `chunk`: one allocation.
+   * The whole frame for every subscriber of this topic alone, built once: the SSE bytes, which every
+   * stream of those subscribers is handed as the same Buffer. How they are framed on the wire (an HTTP/1.1
+   * chunk, HTTP/2 DATA) is the transport's business (lib/sse/connection.ts).
    */
   soloFrame (setKey: string): SharedFrame {
     if (this.shared === undefined || this.shared.setKey !== setKey) {
       const id = soloCursor(setKey, this.epoch, this.offset)
-      const text = `id: ${id}\n${this.body}`
-      const size = Buffer.byteLength(text)
-      const head = `${size.toString(16)}\r\n`
-      const chunk = Buffer.allocUnsafe(head.length + size + 2)
-      chunk.write(head, 0, 'latin1')
-      chunk.write(text, head.length, 'utf8')
-      chunk.write('\r\n', head.length + size, 'latin1')
-      this.shared = { setKey, id, frame: chunk.subarray(head.length, head.length + size), chunk }
+      this.shared = { setKey, id, frame: Buffer.from(`id: ${id}\n${this.body}`) }
     }
     return this.shared
   }
@@ -89,6 +81,29 @@ export class BrokerMessage {
   /** A frame with a subscription-specific cursor (subscriptions to several topics). */
   frameWith (id: string): Buffer {
     return Buffer.from(`id: ${id}\n${this.body}`)
+  }
+}
+
+/**
+ * Consecutive events of one topic accepted in one turn, delivered to each subscriber at once (issue 14 #2):
+ * one call per subscriber per turn instead of one per event, and for subscribers of the topic alone one
+ * joined Buffer of their shared frames, built once for all of them.
+ */
+export class MessageRun {
+  readonly messages: BrokerMessage[]
+  private joined: { setKey: string, frames: Buffer } | undefined
+
+  constructor (messages: BrokerMessage[]) {
+    this.messages = messages
+  }
+
+  /** The solo frames (see BrokerMessage.soloFrame) of `messages[from..]`, joined; from 0, built once. */
+  soloFrames (setKey: string, from: number): Buffer {
+    if (from > 0) return Buffer.concat(this.messages.slice(from).map((message) => message.soloFrame(setKey).frame))
+    if (this.joined === undefined || this.joined.setKey !== setKey) {
+      this.joined = { setKey, frames: Buffer.concat(this.messages.map((message) => message.soloFrame(setKey).frame)) }
+    }
+    return this.joined.frames
   }
 }
 

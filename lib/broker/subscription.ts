@@ -13,7 +13,7 @@
 import { FVIEWS_ERR_STREAM_SLOW, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
 import { HISTORY_PAGE, type TopicSource, type TopicState, type TopicSubscriber } from './contract.js'
 import { decodeCursor, encodeCursor, MAX_SUBSCRIPTION_TOPICS, sameEpochs, topicSetKey, type Position } from './cursor.js'
-import { mergeByTime, type BrokerMessage } from './message.js'
+import { mergeByTime, type BrokerMessage, type MessageRun } from './message.js'
 
 export type ControlEvent = 'subscribed' | 'reset'
 
@@ -23,6 +23,11 @@ export type ResetReason = 'malformed' | 'topics-changed' | 'epoch-changed' | 'in
 export interface SubscriptionSink {
   /** A topic event, in order; the subscription's cursor already includes it. */
   event (message: BrokerMessage, subscription: Subscription, now: number): void
+  /**
+   * Optional: the events `run.messages[from..]` of a subscription to one topic, at once, in order (else
+   * `event` for each); the cursor already includes them.
+   */
+  events? (run: MessageRun, from: number, subscription: Subscription, now: number): void
   /** `subscribed` (the stream is live from the cursor `id`) or `reset` (refetch state, then live). */
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void
   /** More than the budget was buffered before going live: end the stream; the client resumes. */
@@ -162,6 +167,24 @@ export class Subscription implements TopicSubscriber {
       this.close()
       this.sink.overflow(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.options.budgetBytes ?? DEFAULT_BUDGET_BYTES} bytes of events arrived while it was replaying`))
     }
+  }
+
+  deliverRun (run: MessageRun, now: number): void {
+    const messages = run.messages
+    const first = messages[0]
+    const last = messages[messages.length - 1]
+    // A live subscription to this topic alone takes the run at once; anything else, event by event.
+    if (this.phase !== 'live' || !this.solo || this.sink.events === undefined || first.epoch !== last.epoch) {
+      for (const message of messages) this.deliver(message, now)
+      return
+    }
+    const position = this.positions[0]
+    let from = 0
+    if (position.epoch === first.epoch) while (from < messages.length && messages[from].offset <= position.offset) from++
+    if (from === messages.length) return
+    position.epoch = last.epoch
+    position.offset = last.offset
+    this.sink.events(run, from, this, now)
   }
 
   lost (state: TopicState, reason: string): void {

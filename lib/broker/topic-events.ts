@@ -11,9 +11,9 @@
  * single event, and failing it failed every consumer that keeps up (issue 11 #2).
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
-import { kCloseAsSlow, kControlData, kSerializedData } from '../symbols.js'
+import { kCloseAsSlow, kControlData, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
 import type { TopicSource } from './contract.js'
-import type { BrokerMessage } from './message.js'
+import type { BrokerMessage, MessageRun } from './message.js'
 import type { TurnClock } from './turn-clock.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
 
@@ -58,6 +58,8 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   private failure: Error | undefined
   private wake: (() => void) | undefined
   private room: (() => void) | undefined
+  /** The event stream this subscription pushes into (see kPushTarget), when its pump reached it. */
+  private target: PushTarget | undefined
 
   constructor (broker: TopicSource, topics: readonly string[], options: SubscribeOptions = {}) {
     this.subscription = new Subscription(broker, topics, this, { lastEventId: options.lastEventId, budgetBytes: options.budgetBytes })
@@ -69,7 +71,16 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
 
   [Symbol.asyncIterator] (): this { return this }
 
-  async next (): Promise<IteratorResult<TopicEvent<T>>> {
+  async next (probe?: unknown): Promise<IteratorResult<TopicEvent<T>>> {
+    // Reached by an event stream's pump (returned by the view, or through yield*, which hands on every
+    // next() argument but the first): once nothing is queued, the subscription pushes into the stream.
+    if (this.target === undefined && this.queue.length === 0 && this.failure === undefined && !this.finished && this.signal?.aborted !== true) {
+      const target = (probe as { [kPushTarget]?: PushTarget } | undefined)?.[kPushTarget]
+      if (target !== undefined) {
+        this.target = target
+        target.attach(this.budgetBytes)
+      }
+    }
     if (!this.started) {
       this.started = true
       if (this.signal?.aborted === true) this.stop()
@@ -77,6 +88,10 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
         await this.subscription.join()
         this.subscription.start().catch((error) => this.fail(error))
       }
+    }
+    // Pushing: this call resolves when the subscription ends (its stream closed), or throws its failure.
+    while (this.target !== undefined && !this.finished && this.failure === undefined) {
+      await new Promise<void>((resolve) => { this.wake = resolve })
     }
     while (true) {
       const entry = this.queue.shift()
@@ -101,13 +116,31 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     return { value: undefined, done: true }
   }
 
-  event (message: BrokerMessage, subscription: Subscription, _now: number): void {
+  event (message: BrokerMessage, subscription: Subscription, now: number): void {
+    if (this.target !== undefined) {
+      if (!this.finished) this.target.event(message, subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor(), subscription.solo, now)
+      return
+    }
     const id = subscription.solo ? message.soloCursor(subscription.setKey) : subscription.cursor()
     // The message rides along: a route that yields this event's data serialises it once for all its clients.
     this.push({ event: message.event, data: message.data, id, topic: message.topic, [kSerializedData]: message } as TopicEvent<T>, message.json.length)
   }
 
+  /** A run of one topic's events (a subscription to it alone): pushed at once, or queued one by one. */
+  events (run: MessageRun, from: number, subscription: Subscription, now: number): void {
+    const messages = run.messages
+    if (this.target !== undefined) {
+      if (!this.finished) this.target.events(run, messages, from, (i) => messages[i].soloCursor(subscription.setKey), now)
+      return
+    }
+    for (let i = from; i < messages.length; i++) this.event(messages[i], subscription, now)
+  }
+
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {
+    if (this.target !== undefined) {
+      if (!this.finished) this.target.control(event, data, id)
+      return
+    }
     this.push({ event, data: data as SubscriptionControl, id, [kControlData]: data } as TopicEvent<T>, 64)
   }
 
@@ -118,6 +151,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   // A replay waits while half the budget is queued, so it never trips the budget meant for live events
   // (a consumer that missed more than its budget could otherwise never resume).
   ready (): Promise<void> | undefined {
+    if (this.target !== undefined) return this.finished ? undefined : this.target.ready()
     if (this.finished || this.queuedBytes <= this.budgetBytes / 2) return undefined
     return new Promise<void>((resolve) => { this.room = resolve })
   }

@@ -12,6 +12,7 @@
 import type { FastifyInstance } from 'fastify'
 import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { kStreamRegistry } from '../symbols.js'
+import { HeldFrames } from './connection.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -78,6 +79,11 @@ export class StreamRegistry {
 
   /** Streams holding writes back until the end of this turn of the event loop (see EventStream.flush). */
   private toFlush: RegisteredStream[] = []
+  /**
+   * Where this turn's held frames of every stream begin (see HeldFrames): streams handed the same frames
+   * end on one chain and share its joined bytes. A new root per flush, so a turn's chains are let go.
+   */
+  heldRoot = new HeldFrames()
   private flushScheduled = false
   private lastFlush = -Infinity
 
@@ -133,6 +139,7 @@ export class StreamRegistry {
   private readonly flushAll = (): void => {
     const streams = this.toFlush
     this.toFlush = []
+    this.heldRoot = new HeldFrames()
     this.flushScheduled = false
     this.lastFlush = performance.now()
     for (const stream of streams) stream.flush()

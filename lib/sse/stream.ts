@@ -24,14 +24,14 @@
  * Its `signal` aborts when the stream ends for any reason: the client left, the app closed, the stream
  * finished or failed. Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
-import type { ServerResponse } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { kCloseAsSlow } from '../symbols.js'
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
+import { connectionFor, type Connection, type HeldFrames, type StreamResponse } from './connection.js'
 import { encodeComment, encodeFrame } from './encoder.js'
 import type { RegisteredStream, StreamRegistry } from './registry.js'
 
-/** Headers every event stream carries (`connection` is added on HTTP/1 only: keep-alive, or close on HTTP/1.0). */
+/** Headers every event stream carries (connection.ts adds what its HTTP version needs). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/event-stream; charset=utf-8',
   // no-transform: proxies must not compress or rewrite the stream.
@@ -57,15 +57,8 @@ export interface StartOptions {
 
 export type CloseReason = 'finished' | 'client' | 'slow' | 'shutdown' | 'error'
 
-/** The response as far as a stream uses it: node:http's ServerResponse or HTTP/2's compatibility response. */
-type Response = Pick<ServerResponse, 'write' | 'end' | 'destroy' | 'writeHead' | 'once' | 'off' | 'on'> & {
-  cork?: () => void
-  uncork?: () => void
-  writableLength?: number
-  chunkedEncoding?: boolean
-  stream?: { writableLength?: number }
-  socket?: { destroySoon?: () => void, write?: (chunk: Buffer) => boolean, _httpMessage?: unknown } | null
-}
+/** The response as far as a stream uses it (HTTP/2's compatibility response cannot be corked). */
+type Response = StreamResponse & { cork?: () => void, uncork?: () => void }
 
 export class EventStream implements RegisteredStream {
   readonly request: FastifyRequest
@@ -79,6 +72,7 @@ export class EventStream implements RegisteredStream {
   private heartbeatFrame: Buffer = HEARTBEAT
 
   private readonly raw: Response
+  private readonly connection: Connection
   private readonly registry: StreamRegistry | undefined
   private controller: AbortController | undefined
   private closeListeners: Array<(reason: CloseReason) => void> | undefined
@@ -87,7 +81,12 @@ export class EventStream implements RegisteredStream {
   /** Holds a slot of the registry's connection limit (given back when the response closes). */
   private admitted = false
   private budgetBytes = Infinity
+  /** In the registry's list of streams to flush at the end of this turn. */
+  private inTurn = false
+  /** Pull mode: the response is corked until the flush. */
   private corked = false
+  /** Push mode: this turn's frames, held until the flush (then one write). */
+  private held: HeldFrames | undefined
   /** Unsent bytes when this turn's batch began: what the client left of earlier batches. */
   private batchStart = 0
   /** Bytes the last flushed batch added: still in flight for a client that reads, so not yet held against it. */
@@ -99,12 +98,15 @@ export class EventStream implements RegisteredStream {
   private source: AsyncIterator<unknown> | undefined
   private encode: ((item: unknown) => string | Buffer) | undefined
   private onSourceError: ((error: unknown) => string | undefined) | undefined
+  /** Passed to every `next()` of the source: a topic subscription reached by it pushes (relay-push.ts). */
+  private probe: unknown
   private sourceDone = false
 
   constructor (request: FastifyRequest, reply: FastifyReply, registry?: StreamRegistry) {
     this.request = request
     this.reply = reply
     this.raw = reply.raw as unknown as Response
+    this.connection = connectionFor(request, this.raw)
     this.registry = registry
     // The only reliable end-of-connection signal (request.signal and onRequestAbort fire too early or
     // not at all, fastify#4690); it also fires when the client leaves before the stream started.
@@ -118,7 +120,7 @@ export class EventStream implements RegisteredStream {
    */
   admit (): boolean {
     // A client that already left has no response to close later, so it takes no slot (nor needs one).
-    if (this.admitted || this.terminated || this.registry === undefined || (this.raw as { destroyed?: boolean }).destroyed === true) return true
+    if (this.admitted || this.terminated || this.registry === undefined || this.raw.destroyed === true) return true
     if (!this.registry.admit()) return false
     this.admitted = true
     return true
@@ -145,9 +147,9 @@ export class EventStream implements RegisteredStream {
     (this.closeListeners ??= []).push(listener)
   }
 
-  /** Bytes written that the client has not taken yet. */
+  /** Bytes written that the client has not taken yet, with this turn's held frames. */
   get unsentBytes (): number {
-    return this.raw.writableLength ?? this.raw.stream?.writableLength ?? 0
+    return this.connection.unsentBytes() + (this.held?.bytes ?? 0)
   }
 
   /** Resolves when the response has room again (it drained), or the stream is gone. */
@@ -157,7 +159,7 @@ export class EventStream implements RegisteredStream {
       if (this.roomWaiters === undefined) {
         this.roomWaiters = []
         // 'drain' only comes after a write was refused; below the high-water mark, look again shortly.
-        if ((this.raw as { writableNeedDrain?: boolean }).writableNeedDrain === false) setTimeout(this.freeRoom, 10).unref()
+        if (this.raw.writableNeedDrain === false) setTimeout(this.freeRoom, 10).unref()
         else this.raw.once('drain', this.freeRoom)
       }
       this.roomWaiters.push(resolve)
@@ -172,12 +174,9 @@ export class EventStream implements RegisteredStream {
     if (this.terminated) return this
     const reply = this.reply
     reply.hijack()
-    const headers: Record<string, string | number | string[]> = { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...EVENT_STREAM_HEADERS }
-    // HTTP/2 forbids connection-specific headers (RFC 9113 §8.2.2); Node warns and drops them. HTTP/1.0 has
-    // no chunked encoding, so an event stream's body can only end by closing the connection
-    // (RFC 9112 §6.3, item 8): say so, rather than promise a keep-alive it cannot keep.
-    const { httpVersionMajor, httpVersionMinor } = this.request.raw
-    if (httpVersionMajor === 1) headers.connection = httpVersionMinor === 0 ? 'close' : 'keep-alive'
+    const headers: Record<string, string | number | string[]> = { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...EVENT_STREAM_HEADERS, ...this.connection.headers }
+    // An event stream has no length (a hook's content-length would contradict the chunked framing).
+    delete headers['content-length']
     this.raw.writeHead(reply.statusCode, headers)
     this.budgetBytes = options.budgetBytes ?? Infinity
     const opening = options.opening
@@ -194,11 +193,22 @@ export class EventStream implements RegisteredStream {
   }
 
   /** Pull mode: frames come from `source`, one `encode` per item, only as fast as the client reads. */
-  pull<T> (source: AsyncIterator<T>, encode: (item: T) => string | Buffer, onError: (error: unknown) => string | undefined): this {
+  pull<T> (source: AsyncIterator<T>, encode: (item: T) => string | Buffer, onError: (error: unknown) => string | undefined, probe?: unknown): this {
     this.source = source
+    this.probe = probe
     this.encode = encode as (item: unknown) => string | Buffer
     this.onSourceError = onError
     return this
+  }
+
+  /** Push mode: unsent bytes beyond which the connection is closed as too slow (a relay that switched to push). */
+  pushBudget (budgetBytes: number): void {
+    this.budgetBytes = budgetBytes
+  }
+
+  /** Ends the stream with the error frame its source's failures get (a pushed event that does not encode). */
+  failWith (error: unknown): void {
+    if (!this.closed) this.fail(error)
   }
 
   /**
@@ -206,9 +216,19 @@ export class EventStream implements RegisteredStream {
    * `now` lets a fan-out read the clock once for all its streams.
    */
   write (frame: string | Buffer, now = Date.now()): boolean {
+    return this.writeShared(typeof frame === 'string' ? Buffer.from(frame) : frame, now)
+  }
+
+  /**
+   * Push mode, a frame shared by many streams (the same Buffer handed to every stream of a topic): held
+   * until the end of the turn with the turn's other frames, then written in one piece that the streams
+   * handed the same frames share (connection.ts).
+   */
+  writeShared (frame: Buffer, now: number): boolean {
     if (this.closeReason !== undefined || this.terminated || !this.openBatch()) return false
     this.lastWrite = now
-    this.raw.write(frame)
+    if (this.held !== undefined) this.held = this.held.then(frame)
+    else this.raw.write(frame)
     return true
   }
 
@@ -222,16 +242,25 @@ export class EventStream implements RegisteredStream {
    * and two batches; the check costs one read of a counter per turn, not per event.
    */
   private openBatch (): boolean {
-    if (this.corked) return true
-    const unsent = this.unsentBytes
+    if (this.held !== undefined) return true
+    const unsent = this.connection.unsentBytes()
     if (unsent - this.lastBatch > this.budgetBytes) {
       this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
       this.close('slow')
       return false
     }
     this.batchStart = unsent
-    this.coalesce()
+    if (this.registry !== undefined) {
+      // The chains of a turn start from the registry's root, so streams handed the same frames share them.
+      this.held = this.registry.heldRoot
+      if (!this.inTurn) this.scheduleFlush()
+    }
     return true
+  }
+
+  private scheduleFlush (): void {
+    this.inTurn = true
+    ;(this.registry as StreamRegistry).flushSoon(this)
   }
 
   /**
@@ -246,7 +275,7 @@ export class EventStream implements RegisteredStream {
     // HTTP/2 responses cannot be corked; their frames are still batched by the pull loop.
     this.raw.cork?.()
     this.corked = true
-    this.registry.flushSoon(this)
+    if (!this.inTurn) this.scheduleFlush()
     return true
   }
 
@@ -257,24 +286,18 @@ export class EventStream implements RegisteredStream {
       this.pending = ''
       if (!this.terminated) this.raw.write(pending)
     }
-    if (!this.corked) return
-    this.corked = false
-    this.lastBatch = Math.max(0, this.unsentBytes - this.batchStart)
-    this.raw.uncork?.()
-  }
-
-  /**
-   * Push mode, a frame shared by many streams: `chunk` is the same bytes already framed as an HTTP/1.1
-   * chunk, handed straight to the socket (one write instead of the four of the response's own chunked
-   * encoding). Only while the response owns its socket and uses chunked encoding; otherwise as `write`.
-   */
-  writeShared (frame: Buffer, chunk: Buffer, now: number): boolean {
-    const socket = this.raw.socket
-    if (this.raw.chunkedEncoding !== true || socket?._httpMessage !== this.raw || socket.write === undefined) return this.write(frame, now)
-    if (this.closeReason !== undefined || this.terminated || !this.openBatch()) return false
-    this.lastWrite = now
-    socket.write(chunk)
-    return true
+    if (!this.inTurn) return
+    this.inTurn = false
+    const held = this.held
+    this.held = undefined
+    // What the client has yet to take of this batch once it is handed over (see openBatch).
+    this.lastBatch = Math.max(0, this.connection.unsentBytes() + (held?.bytes ?? 0) - this.batchStart)
+    if (this.corked) {
+      this.corked = false
+      this.raw.uncork?.()
+    }
+    // After the uncork: the response's own corked writes came first.
+    if (held !== undefined && held.bytes > 0 && !this.terminated) this.connection.writeHeld(held)
   }
 
   /**
@@ -285,13 +308,14 @@ export class EventStream implements RegisteredStream {
    */
   heartbeat (now: number): void {
     if (this.closeReason !== undefined || this.terminated) return
-    const unsent = this.unsentBytes
+    // This turn's held frames are not the client's slowness (they have not been handed over yet).
+    const unsent = this.connection.unsentBytes()
     if (unsent > this.budgetBytes) {
       this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
       this.close('slow')
       return
     }
-    if (unsent === 0 && this.pending === '') this.raw.write(this.heartbeatFrame)
+    if (unsent === 0 && this.pending === '' && this.held === undefined) this.raw.write(this.heartbeatFrame)
     this.lastWrite = now
   }
 
@@ -315,24 +339,27 @@ export class EventStream implements RegisteredStream {
   /** Drops the connection now, queued bytes included (slow clients, fatal errors, stuck shutdowns). */
   close (reason: CloseReason): void {
     if (this.closeReason === undefined) this.closeReason = reason
+    this.held = undefined
     this.raw.destroy()
   }
 
   private async pump (): Promise<void> {
     const source = this.source as AsyncIterator<unknown>
     const encode = this.encode as (item: unknown) => string | Buffer
+    const next = source.next.bind(source) as (probe: unknown) => Promise<IteratorResult<unknown>>
+    const probe = this.probe
     /** Characters written since the loop last gave the event loop a turn. */
     let sinceTurn = 0
     try {
       while (true) {
-        const next = await source.next()
+        const item = await next(probe)
         if (this.closed) return
-        if (next.done === true) {
+        if (item.done === true) {
           this.sourceDone = true
           this.end('finished')
           return
         }
-        const frame = encode(next.value)
+        const frame = encode(item.value)
         this.lastWrite = Date.now()
         // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
         // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.
@@ -407,6 +434,7 @@ export class EventStream implements RegisteredStream {
     if (this.terminated) return
     this.terminated = true
     if (this.closeReason === undefined) this.closeReason = reason
+    this.held = undefined
     this.registry?.delete(this)
     if (this.admitted) this.registry?.release()
     this.controller?.abort(this.closeReason)

@@ -27,7 +27,7 @@ import { EventStream } from '../sse/stream.js'
 import type { Broker } from '../broker/broker.js'
 import { MAX_CURSOR_LENGTH, MAX_SUBSCRIPTION_TOPICS } from '../broker/cursor.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type SubscriptionSink } from '../broker/subscription.js'
-import type { BrokerMessage } from '../broker/message.js'
+import type { BrokerMessage, MessageRun } from '../broker/message.js'
 import { DEFAULT_MAX_TOPIC_LENGTH, parseTopicList, printableTopic, topicProblem } from '../broker/topic-names.js'
 import { TopicMetrics } from './metrics.js'
 import { isTopicCatalog, type AnyTopicCatalog, type CatalogTopic, type ResolvedTopic } from '../broker/catalog.js'
@@ -229,12 +229,16 @@ class StreamSink implements SubscriptionSink {
   event (message: BrokerMessage, subscription: Subscription, now: number): void {
     let written: boolean
     if (subscription.solo) {
-      const shared = message.soloFrame(subscription.setKey)
-      written = this.stream.writeShared(shared.frame, shared.chunk, now)
+      written = this.stream.writeShared(message.soloFrame(subscription.setKey).frame, now)
     } else {
       written = this.stream.write(message.frameWith(subscription.cursor()), now)
     }
     if (written) this.metrics.eventsDelivered++
+  }
+
+  /** A run of one topic's events for a subscription to it alone: one shared Buffer for the whole run. */
+  events (run: MessageRun, from: number, subscription: Subscription, now: number): void {
+    if (this.stream.writeShared(run.soloFrames(subscription.setKey, from), now)) this.metrics.eventsDelivered += run.messages.length - from
   }
 
   control (event: ControlEvent, data: Record<string, unknown>, id: string): void {

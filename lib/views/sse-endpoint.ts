@@ -14,6 +14,7 @@ import { problemFromHttpError, serverErrorProblem } from '../problem.js'
 import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { encodeEvent, encodeFrame } from '../sse/encoder.js'
 import { EVENT_STREAM, lastEventIdOf, mountStream, overCapacity } from '../sse/route-options.js'
+import { relayProbe, type RelayEncoding, type SharedFrames } from '../sse/relay-push.js'
 import { EventStream } from '../sse/stream.js'
 import { compileEvents } from './event-schema.js'
 import type { RouteSpec } from './route-spec.js'
@@ -74,6 +75,8 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
   const safeNames = new Set<string>()
   /** Data of shared messages (a broker message relayed to many clients) as this route serialised it. */
   const serializedShared = new WeakMap<object, { event: string | undefined, data: string }>()
+  /** Frames of shared messages pushed by relayed subscriptions (relay-push.ts), one per message and route. */
+  const sharedFrames: SharedFrames = new WeakMap()
   const schema: OperationSchema & { params?: TObject } = {
     summary: definition.summary,
     description: definition.description,
@@ -153,7 +156,13 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
         return frame
       }
       const retry = target.retry ?? definition.retry
-      stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error))
+      // A broker subscription the view returns or yield*s pushes through the same encoding (relay-push.ts).
+      const relay: RelayEncoding = {
+        event: (source, id) => encode({ event: source.event, data: source.data, id, [kSerializedData]: source } as unknown as ServerSentEvent),
+        control: (event, data, id) => encode({ event, data, id, [kControlData]: data } as unknown as ServerSentEvent),
+        frames: sharedFrames
+      }
+      stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error), relayProbe(stream, relay))
       stream.start({
         heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
         opening: retry === undefined ? undefined : { retry }

@@ -2,7 +2,8 @@
  * A view's pull loop gives the event loop a turn after each piece it writes. A relay holding a burst never
  * makes the loop wait, and a socket that takes every write at once never does either: without the turn, one
  * stream drained its whole burst in microtasks while every other connection of the process - timers, other
- * requests, the readers' own I/O - waited.
+ * requests, the readers' own I/O - waited. (A relay by `yield*` pushes instead, as a SubscriptionView does -
+ * test/sse/relay-push.test.ts; a `for await` loop, which may look at each event, is pulled.)
  */
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
@@ -13,7 +14,7 @@ import { startApp } from '../helpers/stream-app.js'
 
 class Relay extends ServerSideEventsView({ data: Type.Unknown(), heartbeatSeconds: 0 }) {
   async * events () {
-    yield * this.app.broker.subscribe(['fair'], { signal: this.signal })
+    for await (const event of this.app.broker.subscribe(['fair'], { signal: this.signal })) yield event
   }
 }
 

@@ -2,7 +2,7 @@
  * A streaming parser of `text/event-stream`, as the WHATWG HTML standard's EventSource parses it
  * (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation), for the
  * client's fetch transport: text arrives in chunks cut anywhere - inside a line, between the CR and the LF
- * of a CRLF - and events come out whole. Pure: no I/O, no timers.
+ * of a CRLF - and events come out whole, each as soon as its blank line arrived. Pure: no I/O, no timers.
  */
 
 /** One dispatched event, as EventSource would dispatch it. */
@@ -29,6 +29,7 @@ export class EventStreamParser {
   private type = ''
   private data = ''
   private hasData = false
+  private afterCR = false
   private readonly handlers: ParserHandlers
 
   constructor (handlers: ParserHandlers, lastEventId = '') {
@@ -39,6 +40,9 @@ export class EventStreamParser {
 
   /** Feeds decoded text (a TextDecoder in stream mode strips the BOM and joins split UTF-8 sequences). */
   feed (text: string): void {
+    // The chunk before ended in a CR, taken as a line end at once: an LF opening this one is its other half.
+    if (this.afterCR && text.charCodeAt(0) === 10) text = text.slice(1)
+    this.afterCR = false
     const buffer = this.pending === '' ? text : this.pending + text
     let start = 0
     // Found once per chunk, not per line: a chunk of many LF-only lines is scanned once.
@@ -48,9 +52,10 @@ export class EventStreamParser {
       let end: number
       let after: number
       if (nextCR !== -1 && (nextLF === -1 || nextCR < nextLF)) {
-        // A CR as the chunk's last character may be the first half of a CRLF: wait for the next chunk.
-        if (nextCR === buffer.length - 1) break
+        // A CR as the chunk's last character may be the first half of a CRLF split across chunks; it ends
+        // the line now all the same (a server that ends lines with CR alone must not wait for more bytes).
         end = nextCR
+        if (nextCR === buffer.length - 1) this.afterCR = true
         after = buffer[nextCR + 1] === '\n' ? nextCR + 2 : nextCR + 1
       } else {
         end = nextLF
@@ -72,6 +77,7 @@ export class EventStreamParser {
   /** The stream ended: an unfinished event is discarded, as the standard says. */
   reset (): void {
     this.idBuffer = this.lastEventId
+    this.afterCR = false
     this.pending = ''
     this.type = ''
     this.data = ''

@@ -1,0 +1,21 @@
+/**
+ * The browser build of fastify-views/client for the example pages: lib/client/ bundled into one ES module
+ * when the app is built, served at `/client.js`. (An app that installs the package serves or bundles
+ * `fastify-views/client` with its own page instead; the examples run from the sources, with no build step.)
+ */
+import { build } from 'esbuild'
+import type { FastifyInstance } from 'fastify'
+
+const ENTRY = new URL('../lib/client/index.ts', import.meta.url).pathname
+
+/** The client as one ES module for browsers. */
+export async function clientScript (): Promise<string> {
+  const result = await build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' })
+  return result.outputFiles[0].text
+}
+
+/** Serves the client at `/client.js`. */
+export async function serveClientScript (app: FastifyInstance): Promise<void> {
+  const script = await clientScript()
+  app.get('/client.js', { schema: { hide: true } }, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script))
+}

@@ -26,7 +26,8 @@ export function retryAfterMs (header: string | null, now = Date.now()): number |
   if (header === null) return undefined
   const text = header.trim()
   if (/^[0-9]+$/.test(text)) return Number(text) * 1000
-  const date = Date.parse(text)
+  // An HTTP date names its day and month in letters; Date.parse would also read '-1' as a year.
+  const date = /^[A-Za-z]{3}, /.test(text) ? Date.parse(text) : Number.NaN
   return Number.isNaN(date) ? undefined : Math.max(0, date - now)
 }
 

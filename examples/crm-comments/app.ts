@@ -16,6 +16,7 @@ import {
   APIView, createApp, ForbiddenError, ListCreateView, NotFoundError, publishEvent, publishResult, RetrieveUpdateDestroyView,
   SubscriptionView, UnauthorizedError, ViewRouter, type CreateAppOptions, type PublishEventOptions
 } from '../../lib/index.js'
+import { serveClientScript } from '../client-script.js'
 import { canEdit, canSee, CrmStore, USERS, userByToken } from './data.js'
 import { Comment, CommentInput, Thread, User } from './schemas.js'
 
@@ -160,7 +161,8 @@ export async function build (options: CrmOptions = {}): Promise<FastifyInstance>
     ...appOptions
   })
 
-  // Public: the page, its script, and the demo users it offers (a real app would have a sign-in instead).
+  // Public: the page, its script and fastify-views/client, and the demo users it offers (a real app would have a sign-in instead).
+  await serveClientScript(app)
   const page = { html: publicFile('index.html'), script: publicFile('app.js') }
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(page.html))
   app.get('/app.js', { schema: { hide: true } }, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(page.script))

@@ -8,10 +8,14 @@ import type { FastifyInstance } from 'fastify'
 
 const ENTRY = new URL('../lib/client/index.ts', import.meta.url).pathname
 
+// Bundled once per process: the sources do not change while it runs, and tests build many apps.
+let bundled: Promise<string> | undefined
+
 /** The client as one ES module for browsers. */
-export async function clientScript (): Promise<string> {
-  const result = await build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' })
-  return result.outputFiles[0].text
+export function clientScript (): Promise<string> {
+  bundled ??= build({ entryPoints: [ENTRY], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' })
+    .then((result) => result.outputFiles[0].text)
+  return bundled
 }
 
 /** Serves the client at `/client.js`. */

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import * as errors from '../lib/errors.js'
+import { CLIENT_ERROR_CODES } from '../lib/client/errors.js'
 
 t.test('the error table: each constant is named after its code, and every code is documented', async (t) => {
   const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
@@ -17,6 +18,8 @@ t.test('the error table: each constant is named after its code, and every code i
     'FVIEWS_ERR_TOPIC_FORBIDDEN', 'FVIEWS_ERR_AUTHORIZE_FAILED', 'FVIEWS_ERR_OVER_CAPACITY', 'FVIEWS_ERR_UNHEALTHY',
     'FVIEWS_ERR_EVENT_NOT_PUBLISHED', 'FVIEWS_ERR_EVENT_UNCONFIRMED',
     'FVIEWS_ERR_REQUEST_MALFORMED', 'FVIEWS_ERR_REQUEST_HEADERS_TOO_LARGE', 'FVIEWS_ERR_REQUEST_TIMEOUT',
-    'FVIEWS_ERR_STREAM_NOT_ACCEPTABLE'])
+    'FVIEWS_ERR_STREAM_NOT_ACCEPTABLE',
+    // fastify-views/client's own (not in the server's table: a browser bundle must not carry @fastify/error).
+    ...CLIENT_ERROR_CODES])
   for (const code of documented) t.ok(known.has(code), `${code} documented in README.md exists`)
 })

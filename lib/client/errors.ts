@@ -5,15 +5,19 @@
  */
 import type { ProblemDocument } from './types.js'
 
-export type ClientErrorCode =
-  /** The server refused the stream with a status that retrying cannot change (400, 401, 403, 404, ...). */
-  | 'FVIEWS_ERR_CLIENT_REFUSED'
-  /** A 2xx answer that is not `text/event-stream` (a wrong URL answered by a page or a JSON route). */
-  | 'FVIEWS_ERR_CLIENT_NOT_EVENT_STREAM'
-  /** The server failed mid-stream and said so with an `event: error` frame; the client reconnects. */
-  | 'FVIEWS_ERR_CLIENT_STREAM_FAILED'
-  /** A line longer than the client's `maxLineLength`: the connection is dropped and retried. */
-  | 'FVIEWS_ERR_CLIENT_LINE_TOO_LONG'
+/** Every code of the client's errors (the errors test checks each is documented in docs/client.md). */
+export const CLIENT_ERROR_CODES = [
+  // The server refused the stream with a status that retrying cannot change (400, 401, 403, 404, ...).
+  'FVIEWS_ERR_CLIENT_REFUSED',
+  // A 2xx answer that is not `text/event-stream` (a wrong URL answered by a page or a JSON route).
+  'FVIEWS_ERR_CLIENT_NOT_EVENT_STREAM',
+  // The server failed mid-stream and said so with an `event: error` frame; the client reconnects.
+  'FVIEWS_ERR_CLIENT_STREAM_FAILED',
+  // A line longer than the client's `maxLineLength`: the connection is dropped and retried.
+  'FVIEWS_ERR_CLIENT_LINE_TOO_LONG'
+] as const
+
+export type ClientErrorCode = typeof CLIENT_ERROR_CODES[number]
 
 export class EventStreamError extends Error {
   readonly code: ClientErrorCode

@@ -13,7 +13,7 @@ import type { TopicEventsOf, TopicNameOf, ViewEventsOf } from './types.js'
 
 export { EventStream, HEARTBEAT_HEADER } from './event-stream.js'
 export type { EventSourceConstructor, EventSourceLike, EventStreamOptions, FetchLike, HeadersOption, ResponseLike } from './event-stream.js'
-export { EventStreamError, type ClientErrorCode } from './errors.js'
+export { CLIENT_ERROR_CODES, EventStreamError, type ClientErrorCode } from './errors.js'
 export { backoffDelay, retryAfterMs, retryAfterDelay, type BackoffOptions } from './backoff.js'
 export { EventStreamParser, type ParsedEvent, type ParserHandlers } from './sse-parser.js'
 export type {

@@ -1,6 +1,6 @@
 /**
- * The browser build of fastify-views/client for the example pages: lib/client/ bundled into one ES module
- * when the app is built, served at `/client.js`. (An app that installs the package serves or bundles
+ * The browser build of fastify-views/client for the example pages: lib/client/ bundled into one ES module,
+ * served at `/client.js`. (An app that installs the package serves or bundles
  * `fastify-views/client` with its own page instead; the examples run from the sources, with no build step.)
  */
 import { build } from 'esbuild'
@@ -18,8 +18,10 @@ export function clientScript (): Promise<string> {
   return bundled
 }
 
-/** Serves the client at `/client.js`. */
+/**
+ * Serves the client at `/client.js`, bundled on the first request for it: an instance that never serves the
+ * page (production-scale's, behind a load test) never starts esbuild, and startup does not wait for it.
+ */
 export async function serveClientScript (app: FastifyInstance): Promise<void> {
-  const script = await clientScript()
-  app.get('/client.js', { schema: { hide: true } }, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(script))
+  app.get('/client.js', { schema: { hide: true } }, async (_request, reply) => reply.type('text/javascript; charset=utf-8').send(await clientScript()))
 }

@@ -21,7 +21,8 @@
  *   6 openapi   the @fastify/swagger registration.
  *   7 app       the plugin, createApp, settings, signals, and the Fastify augmentation (augment.ts).
  *   8 entry     the package's entry points: index.ts (`fastify-views`), redis.ts (`fastify-views/redis`),
- *               testing/ (`fastify-views/testing`).
+ *               testing/ (`fastify-views/testing`), client/ (`fastify-views/client`, `/react`: browsers load it, so
+ *               it takes only types from the server's floors - see client-loads-no-server-code).
  */
 const FLOORS = [
   { name: 'core', path: '^lib/(errors|http-errors|problem|problem-reply|symbols|defaults|closest-name)\\.ts$|^lib/http/' },
@@ -32,7 +33,7 @@ const FLOORS = [
   { name: 'topics', path: '^lib/topics/' },
   { name: 'openapi', path: '^lib/openapi/' },
   { name: 'app', path: '^lib/app/|^lib/augment\\.ts$' },
-  { name: 'entry', path: '^lib/(index|redis)\\.ts$|^lib/testing/' }
+  { name: 'entry', path: '^lib/(index|redis)\\.ts$|^lib/testing/|^lib/client/' }
 ]
 
 // One rule per floor: nothing above it. Listed by name, so a violation says which floor reached up.
@@ -67,6 +68,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^lib/broker/' },
       to: { path: '^lib/sse/', pathNot: '^lib/sse/encoder\\.ts$' }
+    },
+    {
+      name: 'client-loads-no-server-code',
+      comment: 'fastify-views/client runs in browsers: from the rest of lib/ it may import types only (its typing by type import), never code.',
+      severity: 'error',
+      from: { path: '^lib/client/' },
+      to: { path: '^lib/', pathNot: '^lib/client/', dependencyTypesNot: ['type-only'] }
     },
     {
       name: 'lib-imports-no-tests',

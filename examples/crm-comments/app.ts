@@ -17,6 +17,7 @@ import {
   APIView, createApp, ForbiddenError, ListCreateView, NotFoundError, publishEvent, RetrieveUpdateDestroyView,
   SubscriptionView, UnauthorizedError, ViewRouter, type Broker, type CatalogTopic, type CreateAppOptions
 } from '../../lib/index.js'
+import { serveClientScript } from '../client-script.js'
 import { canEdit, canSee, CrmStore, USERS, userByToken } from './data.js'
 import { Comment, CommentInput, Thread, topics, User, type CommentRef } from './schemas.js'
 
@@ -187,7 +188,8 @@ export async function build (options: CrmOptions = {}): Promise<FastifyInstance>
     ...appOptions
   })
 
-  // Public: the page, its script, and the demo users it offers (a real app would have a sign-in instead).
+  // Public: the page, its script and fastify-views/client, and the demo users it offers (a real app would have a sign-in instead).
+  await serveClientScript(app)
   const page = { html: publicFile('index.html'), script: publicFile('app.js') }
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(page.html))
   app.get('/app.js', { schema: { hide: true } }, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(page.script))

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { Type, type Static } from '@sinclair/typebox'
+import { serveClientScript } from '../client-script.js'
 import { createApp, ModelViewSet, publishEvent, SubscriptionView, ViewRouter, type CreateAppOptions, type MaybePromise, type PublishContext } from '../../lib/index.js'
 
 export const Task = Type.Object({
@@ -116,7 +117,8 @@ export async function build (options: QuickstartOptions = {}): Promise<FastifyIn
   router.registerView(SubscriptionView({ tags: ['events'], operationId: 'subscribe', retry: 1000 }), { prefix: '/events' })
   await app.register(router.plugin)
 
-  // The page: plain HTML and JavaScript, no build step.
+  // The page: plain HTML and JavaScript, no build step; its event stream is fastify-views/client.
+  await serveClientScript(app)
   const page = { html: publicFile('index.html'), script: publicFile('app.js') }
   app.get('/', { schema: { hide: true } }, (_request, reply) => reply.type('text/html; charset=utf-8').send(page.html))
   app.get('/app.js', { schema: { hide: true } }, (_request, reply) => reply.type('text/javascript; charset=utf-8').send(page.script))

@@ -40,7 +40,23 @@ export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   'x-accel-buffering': 'no'
 }
 
+/**
+ * The response header that announces the heartbeat interval in seconds (0: none), so that a client can tell
+ * a quiet stream from a half-open connection: fastify-views/client reconnects after a multiple of it
+ * passes in silence. A header rather than bytes of the body: the body stays what every client already
+ * parses, and the value is known before the first byte of it.
+ */
+export const HEARTBEAT_HEADER = 'heartbeat-interval'
+
 const HEARTBEAT = Buffer.from(encodeComment())
+
+/** Adds the heartbeat header; a cross-origin response (CORS allowed it) also lets the page's script read it. */
+function announceHeartbeat (headers: Record<string, string | number | string[]>, heartbeatSeconds: number): void {
+  headers[HEARTBEAT_HEADER] = String(heartbeatSeconds)
+  if (headers['access-control-allow-origin'] === undefined) return
+  const exposed = headers['access-control-expose-headers']
+  headers['access-control-expose-headers'] = exposed === undefined || exposed === '' ? HEARTBEAT_HEADER : `${String(exposed)}, ${HEARTBEAT_HEADER}`
+}
 /** Pull mode: frames are handed to the response in pieces of about this many characters. */
 const PULL_BATCH = 16 * 1024
 
@@ -177,6 +193,7 @@ export class EventStream implements RegisteredStream {
     const headers: Record<string, string | number | string[]> = { ...(reply.getHeaders() as Record<string, string | number | string[]>), ...EVENT_STREAM_HEADERS, ...this.connection.headers }
     // An event stream has no length (a hook's content-length would contradict the chunked framing).
     delete headers['content-length']
+    announceHeartbeat(headers, options.heartbeatSeconds)
     this.raw.writeHead(reply.statusCode, headers)
     this.budgetBytes = options.budgetBytes ?? Infinity
     const opening = options.opening

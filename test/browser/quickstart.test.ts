@@ -132,14 +132,16 @@ t.test('a page refused with an error status (the instance is full) keeps trying,
   const { page } = await launchBrowser(t)
   const tab = await page('refused')
   const loads = listLoads(tab)
-  const streams: Array<{ url: string, status: number }> = []
-  tab.on('response', (response) => { if (new URL(response.url()).pathname === '/events') streams.push({ url: response.url(), status: response.status() }) })
+  const streams: Array<{ url: string, status: number, cursor: string | undefined }> = []
+  tab.on('response', (response) => {
+    if (new URL(response.url()).pathname === '/events') streams.push({ url: response.url(), status: response.status(), cursor: response.request().headers()['last-event-id'] })
+  })
   await open(tab, first.base)
   t.equal((await http(first.base, 'POST', '/tasks', { body: { title: 'seen live' } })).status, 201)
   await tab.locator('li', { hasText: 'seen live' }).waitFor(WITHIN_A_SECOND)
 
   // The instance restarts with room for one stream, and another client takes it first: the page's reconnect
-  // is answered 503, after which EventSource gives up for good.
+  // is answered 503 (Retry-After: 2), where EventSource would give up for good.
   await first.app.close()
   const second = await quickstart(t, { store, broker, maxConnections: 1 }, first.port)
   const squatter = new SSEClient(`${second.base}/events?topic=elsewhere`)
@@ -151,11 +153,12 @@ t.test('a page refused with an error status (the instance is full) keeps trying,
   t.ok(refused(), 'the page was refused with a 503')
   t.equal((await http(second.base, 'POST', '/tasks', { body: { title: 'made while refused' } })).status, 201)
 
-  // Room again: the page's own retry opens a new EventSource that resumes from its last id.
+  // Room again: the client's next attempt (after the Retry-After) resumes from its last id.
   squatter.close()
   await tab.locator('#status', { hasText: 'Live' }).waitFor({ timeout: 10_000 })
   await tab.locator('li', { hasText: 'made while refused' }).waitFor({ timeout: 5_000 })
   t.same(await titles(tab), ['seen live', 'made while refused'])
-  t.match(streams.at(-1), { status: 200, url: /[?&]lastEventId=/ }, 'the new EventSource sent its cursor as ?lastEventId=')
+  t.match(streams.at(-1), { status: 200, cursor: /^\S+$/ }, 'the attempt let in sent its cursor as Last-Event-ID')
+  t.ok(streams.filter(({ status }) => status === 503).every(({ cursor }) => cursor === streams.at(-1)?.cursor), 'every refused attempt sent the same cursor')
   t.equal(loads.count, 1, 'what it missed was replayed, not reloaded')
 })

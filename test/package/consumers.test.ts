@@ -9,13 +9,14 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
+import Fastify from 'fastify'
 import t from 'tap'
 import { install, pack, REPO, TSC } from './packed.js'
 import { unnameableTypes } from './public-surface.js'
 
 // Six projects, each checking every declaration it loads (@types/node and Fastify's included): about a
 // minute on two idle cores, longer on a loaded machine.
-t.setTimeout(720_000)
+t.setTimeout(900_000)
 
 const CONSUMER = join(REPO, 'test/package/consumer')
 const packed = pack()
@@ -87,23 +88,35 @@ t.test('the tarball holds the build, its sources, the license and the docs the R
   t.ok(packed.files.includes('dist/lib/redis.d.ts'))
   t.ok(packed.files.includes('dist/lib/testing/index.d.ts'))
   t.ok(packed.files.includes('dist/lib/testing/index.d.cts'))
+  t.ok(packed.files.includes('dist/lib/client/index.d.cts'))
+  t.ok(packed.files.includes('dist/lib/client/react.js'))
   t.ok(packed.files.includes('lib/index.ts'))
   t.same(packed.files.filter((file) => !/^(dist\/lib\/|lib\/|docs\/[A-Za-z-]+\.md$|LICENSE$|README\.md$|CHANGELOG\.md$|package\.json$)/.test(file)), [])
 })
 
 const root = install(packed, 'without-ioredis', { ioredis: false })
+// The server the compiled client.ts connects to (from the sources: the client's side is what is checked).
+const ticks = Fastify({ logger: false, forceCloseConnections: true })
+ticks.get('/ticks', (_request, reply) => {
+  reply.hijack()
+  reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'heartbeat-interval': '15' })
+  reply.raw.write('event: tick\ndata: 1\n\n')
+})
+const ticksBase = ticks.listen({ port: 0, host: '127.0.0.1' })
 // Started together (two at a time), checked one subtest each.
 const outcomes = CONSUMERS.map((consumer) => limited(async () => {
-  const dir = project(root, consumer, ['app.ts', 'testing.ts'])
+  const dir = project(root, consumer, ['app.ts', 'testing.ts', 'client.ts'])
   const tsc = await runAsync([TSC, '-p', '.'], dir)
   const notRun = { status: null, stdout: '{}', stderr: 'not run: tsc failed' }
   const node = tsc.status === 0 ? await runAsync(['out/app.js'], dir) : notRun
   const testing = tsc.status === 0 ? await runAsync(['out/testing.js'], dir) : notRun
-  return { tsc, node, testing }
+  const client = tsc.status === 0 ? await runAsync(['out/client.js', await ticksBase], dir) : notRun
+  return { tsc, node, testing, client }
 }))
+void Promise.allSettled(outcomes).then(() => ticks.close())
 for (const [index, consumer] of CONSUMERS.entries()) {
   t.test(`a ${consumer.name} project typechecks and runs`, async (t) => {
-    const { tsc, node, testing } = await outcomes[index]
+    const { tsc, node, testing, client } = await outcomes[index]
     t.equal(tsc.stdout + tsc.stderr, '', 'tsc reports nothing')
     t.equal(tsc.status, 0)
     t.equal(node.status, 0, node.stderr)
@@ -119,8 +132,28 @@ for (const [index, consumer] of CONSUMERS.entries()) {
     // fastify-views/testing: a view's stream on an app that does not listen, typed by the view.
     t.equal(testing.status, 0, testing.stderr)
     t.same(JSON.parse(testing.stdout), { tick: ['tick', 1], body: ': \n\nevent: tick\ndata: 1\n\n' })
+    t.equal(client.status, 0, client.stderr)
+    t.equal(client.stderr, '', 'the client: no warnings')
+    t.same(JSON.parse(client.stdout), { tick: 1, states: ['open', 'closed'], refused: [true, 404, 'FVIEWS_ERR_CLIENT_REFUSED'] }, 'fastify-views/client runs')
   })
 }
+
+t.test("the packed client's import graph is its own directory: no server code, no dependency; the React entry adds react", async (t) => {
+  const dist = join(root, 'node_modules/fastify-views/dist/lib/client')
+  const imports = (file: string): string[] => [...readFileSync(join(dist, file), 'utf8').matchAll(/^(?:import|export)[^'"]*from\s*['"]([^'"]+)['"]/gm)].map((match) => match[1])
+  const seen = new Set<string>()
+  const walk = (file: string): void => {
+    if (seen.has(file)) return
+    seen.add(file)
+    for (const specifier of imports(file)) {
+      t.match(specifier, /^\.\/[a-z-]+\.js$/, `${file} imports ${specifier}: a file of the client's own directory`)
+      walk(specifier.slice(2))
+    }
+  }
+  walk('index.js')
+  t.same([...seen].sort(), ['backoff.js', 'errors.js', 'event-stream.js', 'index.js', 'sse-parser.js'])
+  t.same(imports('react.js'), ['react'])
+})
 
 t.test('with ioredis installed, fastify-views/redis typechecks, and optional packages load only when used', async (t) => {
   const withRedis = install(packed, 'with-ioredis', { ioredis: true })
@@ -164,5 +197,5 @@ t.test('every type an exported declaration names is exported too', async (t) => 
   // A non-generic alias of Record<string, string | undefined> (lib/app/settings.ts): TypeScript writes it out.
   const written = new Set(['Env (in resolveSettings)'])
   const opaque = ['TopicState', 'BrokerMessage', 'Subscription']
-  t.same(unnameableTypes([join(dist, 'index.d.ts'), join(dist, 'redis.d.ts'), join(dist, 'testing/index.d.ts')], opaque).filter((name) => !written.has(name)), [])
+  t.same(unnameableTypes([join(dist, 'index.d.ts'), join(dist, 'redis.d.ts'), join(dist, 'testing/index.d.ts'), join(dist, 'client/index.d.ts'), join(dist, 'client/react.d.ts')], opaque).filter((name) => !written.has(name)), [])
 })

@@ -28,7 +28,7 @@ writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
   compilerOptions: {
     noEmit: true, rootDir: '../..', noImplicitOverride: true, strict: true, baseUrl: '.',
     // As a user's project sees the package: 'fastify-views' is the library's main entry.
-    paths: { 'fastify-views': ['../../lib/index.ts'], 'fastify-views/redis': ['../../lib/redis.ts'], 'fastify-views/testing': ['../../lib/testing/index.ts'] }
+    paths: { 'fastify-views': ['../../lib/index.ts'], 'fastify-views/redis': ['../../lib/redis.ts'], 'fastify-views/testing': ['../../lib/testing/index.ts'], 'fastify-views/client': ['../../lib/client/index.ts'], 'fastify-views/react': ['../../lib/client/react.ts'] }
   },
   include: ['*.ts'],
   exclude: []

@@ -45,7 +45,8 @@ t.test('a ServerSideEventsView streams exact frames with exact headers', async (
   t.equal(res.headers.connection, 'keep-alive')
   t.equal(res.headers['transfer-encoding'], 'chunked')
   t.equal(res.headers['content-length'], undefined)
-  t.same(Object.keys(res.headers).sort(), ['cache-control', 'connection', 'content-type', 'date', 'transfer-encoding', 'x-accel-buffering'])
+  t.equal(res.headers['heartbeat-interval'], '15', 'the heartbeat interval (seconds), announced for clients that watch for silence')
+  t.same(Object.keys(res.headers).sort(), ['cache-control', 'connection', 'content-type', 'date', 'heartbeat-interval', 'transfer-encoding', 'x-accel-buffering'])
 
   const empty = await http(base, 'GET', '/prices?symbol=ACME&n=0')
   t.same([empty.status, empty.text], [200, ': \n\n'], 'a stream with no events is its opening comment')

@@ -2,7 +2,9 @@
 // their topics, `thread:<id>`. A comment event only names the thread that changed (`{ id, threadId }`), and
 // the page reloads that thread's comments over REST ("notify, then fetch"). The server authorizes every
 // topic: asking for another workspace's thread would be refused with 403 before anything streams.
-'use strict'
+// The stream is fastify-views/client (served at /client.js): the token goes in the Authorization header, as
+// for every other request, and the client resumes, backs off and stops on a 401/403 by itself.
+import { subscribe } from '/client.js'
 
 const status = document.getElementById('status')
 const picker = document.getElementById('user')
@@ -28,8 +30,7 @@ class Session {
   constructor (user) {
     this.user = user
     this.threads = []
-    this.source = null
-    this.lastEventId = ''
+    this.stream = null
     this.loaded = false
     this.closed = false
     // Updates apply one after another, so a slow reply cannot overwrite a newer one.
@@ -55,32 +56,24 @@ class Session {
 
   close () {
     this.closed = true
-    this.source?.close()
+    this.stream?.close()
     setLive(false)
   }
 
   connect () {
     if (this.closed) return
-    const topics = this.threads.map((thread) => `thread:${thread.id}`).join(',')
-    const resume = this.lastEventId === '' ? '' : `&lastEventId=${encodeURIComponent(this.lastEventId)}`
-    // EventSource cannot set headers: the token goes in the query (the server keeps it out of its log).
-    const source = new EventSource(`/events?topic=${encodeURIComponent(topics)}&access_token=${encodeURIComponent(this.user.token)}${resume}`)
-    this.source = source
-    const on = (name, handle) => source.addEventListener(name, (event) => {
-      this.lastEventId = event.lastEventId
-      handle(JSON.parse(event.data))
+    const topics = this.threads.map((thread) => `thread:${thread.id}`)
+    const stream = subscribe('/events', topics, { headers: { authorization: `Bearer ${this.user.token}` }, maxDelayMs: 5000 })
+    this.stream = stream
+    stream.onState(({ state }) => {
+      setLive(state === 'open')
+      // The first time the stream opens, load everything; after a reconnect the server replays what was missed.
+      if (state === 'open' && !this.loaded) { this.loaded = true; this.reloadAll() }
     })
-    source.addEventListener('open', () => setLive(true))
-    source.addEventListener('error', () => {
-      setLive(false)
-      // After an error status EventSource gives up for good: open a new one that resumes from the last id.
-      if (source.readyState === EventSource.CLOSED) setTimeout(() => this.connect(), 2000)
-    })
-    // The first `subscribed` loads everything; after a reconnect the server replays what was missed.
-    on('subscribed', () => { if (!this.loaded) { this.loaded = true; this.reloadAll() } })
-    on('reset', () => this.reloadAll())
+    stream.onError((error) => { if (error.final) console.error('the event stream stopped', error.problem ?? error) })
+    stream.onReset(() => this.reloadAll())
     for (const name of ['comment:created', 'comment:updated', 'comment:deleted']) {
-      on(name, ({ threadId }) => this.serially(() => this.loadThread(threadId)))
+      stream.on(name, ({ threadId }) => this.serially(() => this.loadThread(threadId)))
     }
   }
 

@@ -1,18 +1,17 @@
 // The quickstart page. The list follows the server by "notify, then fetch": an event names the task that
 // changed, and the page reads that task over REST, the source of truth.
 //
-// - The stream opens with `subscribed`: the first one loads the whole list.
-// - EventSource reconnects by itself and sends the id of the last event it received; the server replays
+// - When the stream first opens, the whole list is loaded.
+// - The client reconnects by itself and sends the id of the last event it received; the server replays
 //   exactly the events missed meanwhile, so nothing is reloaded after a reconnect.
 // - `reset` means the server could not replay them (it restarted without Redis, say): reload the list.
-// - Live/Offline follows the connection: `open` and `error`.
-'use strict'
+// - Live/Offline follows the connection state.
+import { subscribe } from '/client.js'
 
 const list = document.getElementById('tasks')
 const empty = document.getElementById('empty')
 const status = document.getElementById('status')
 
-let lastEventId = ''
 let loaded = false
 // Updates apply one after another, in the order they were asked for: a slow reply cannot undo a newer one.
 let updates = Promise.resolve()
@@ -101,30 +100,17 @@ function setLive (live) {
   status.className = live ? 'live' : 'offline'
 }
 
-function connect () {
-  // A new EventSource (after the old one gave up) resumes from the last id through ?lastEventId=;
-  // EventSource's own reconnects send it as the Last-Event-ID header.
-  const resume = lastEventId === '' ? '' : `&lastEventId=${encodeURIComponent(lastEventId)}`
-  const source = new EventSource(`/events?topic=tasks${resume}`)
-  const on = (name, handle) => source.addEventListener(name, (event) => {
-    lastEventId = event.lastEventId
-    handle(JSON.parse(event.data))
-  })
-
-  source.addEventListener('open', () => setLive(true))
-  source.addEventListener('error', () => {
-    setLive(false)
-    // EventSource retries a dropped connection by itself, but gives up for good after an error status
-    // (a 503 from an instance that is shutting down): then open a new one.
-    if (source.readyState === EventSource.CLOSED) setTimeout(connect, 2000)
-  })
-  on('subscribed', () => {
-    if (!loaded) { loaded = true; serially(loadAll) }
-  })
-  on('reset', () => serially(loadAll))
-  on('task:created', ({ id }) => serially(() => loadOne(id)))
-  on('task:updated', ({ id }) => serially(() => loadOne(id)))
-  on('task:deleted', ({ id }) => serially(() => removeItem(id)))
-}
-
-connect()
+// fastify-views/client (served at /client.js): it resumes from the last event id on every reconnect, backs
+// off (honouring Retry-After when the instance is full), and reconnects a stream that went silent.
+const stream = subscribe('/events', ['tasks'], { maxDelayMs: 5000 })
+stream.onState(({ state }) => {
+  setLive(state === 'open')
+  // The subscription is live once the stream opens: load the list the events then keep current. After a
+  // reconnect, the events missed are replayed, so nothing is reloaded.
+  if (state === 'open' && !loaded) { loaded = true; serially(loadAll) }
+})
+// The server could not replay what was missed (it restarted without Redis, say): reload the list.
+stream.onReset(() => serially(loadAll))
+stream.on('task:created', ({ id }) => serially(() => loadOne(id)))
+stream.on('task:updated', ({ id }) => serially(() => loadOne(id)))
+stream.on('task:deleted', ({ id }) => serially(() => removeItem(id)))

@@ -54,7 +54,7 @@ export type { BrokerOptions, BrokerHealth, BrokerStats, PublishResult, TopicHist
 export { MemoryBroker } from './broker/memory.js'
 export { createBroker, type CreateBrokerOptions } from './broker/create-broker.js'
 export type { TopicState } from './broker/contract.js'
-export type { BrokerMessage } from './broker/message.js'
+export type { BrokerMessage, MessageRun } from './broker/message.js'
 export { TopicBuilder, inferTopicFromRoute, topicProblem, type TopicRules } from './broker/topic-names.js'
 export type { Subscription, SubscriptionSink, ControlEvent, ResetReason } from './broker/subscription.js'
 export { TopicEventIterator, type TopicEvent, type SubscribeOptions, type SubscriptionControl } from './broker/topic-events.js'

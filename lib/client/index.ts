@@ -18,7 +18,8 @@ export { backoffDelay, retryAfterMs, retryAfterDelay, type BackoffOptions } from
 export { EventStreamParser, type ParsedEvent, type ParserHandlers } from './sse-parser.js'
 export type {
   ConnectionState, DefinitionEvents, EventMap, EventMeta, MatchedTemplates, ProblemDocument, ReconnectReason, ResetInfo,
-  StateChange, TopicEventsOf, TopicMapOf, TopicNameOf, TopicPattern, UntypedEvents, ViewEventsOf, YieldedEvents
+  StateChange, TopicEventsOf, TopicMapOf, TopicNameOf, TopicPattern, UntypedEvents, ViewEventsOf, YieldedEvents,
+  EventsOfTemplates, Templates, YieldedName
 } from './types.js'
 
 /** A stream of a view (ServerSideEventsView or @sseRoute), typed by `S`. */

@@ -23,7 +23,7 @@ export type DefinitionEvents<D> = DeclaresNames<D> extends true
   ? { [K in EventNameOf<D>]: EventDataFor<D, K> }
   : { [event: string]: EventDataFor<D, string> }
 
-type YieldedName<E> = E extends { event: infer N extends string } ? (string extends N ? never : N) : never
+export type YieldedName<E> = E extends { event: infer N extends string } ? (string extends N ? never : N) : never
 
 /** The events of what a generator yields (`{ event, data }` items), for an @sseRoute method's type. */
 export type YieldedEvents<E> = [YieldedName<E>] extends [never]
@@ -52,7 +52,7 @@ export type TopicPattern<T extends string> = T extends `${infer Head}{${string}}
   ? `${Head}${string}${TopicPattern<Tail>}`
   : T
 
-type Templates<C> = keyof TopicMapOf<C> & string
+export type Templates<C> = keyof TopicMapOf<C> & string
 
 /** The topic names a catalog accepts (any string without a catalog). */
 export type TopicNameOf<C> = unknown extends C ? string : { [K in Templates<C>]: TopicPattern<K> }[Templates<C>]
@@ -60,7 +60,7 @@ export type TopicNameOf<C> = unknown extends C ? string : { [K in Templates<C>]:
 /** The templates of the catalog that any of the topics T matches. */
 export type MatchedTemplates<C, T extends string> = { [K in Templates<C>]: T extends TopicPattern<K> ? K : never }[Templates<C>]
 
-type EventsOfTemplates<M, K extends keyof M> = {
+export type EventsOfTemplates<M, K extends keyof M> = {
   [E in (K extends unknown ? keyof M[K] : never) & string]: K extends unknown ? (E extends keyof M[K] ? M[K][E] : never) : never
 }
 

@@ -245,11 +245,20 @@ export class TopicCatalog<Def extends TopicsDefinition = TopicsDefinition> {
       const match = compiled.pattern?.exec(topic)
       if (match === null || match === undefined) continue
       let params: Record<string, unknown> = {}
-      compiled.paramNames.forEach((name, i) => { params[name] = match[i + 1] })
+      const written: Record<string, string> = {}
+      compiled.paramNames.forEach((name, i) => { params[name] = written[name] = match[i + 1] })
       if (compiled.params !== undefined) {
         const converted = Value.Convert(compiled.params.Schema(), params) as Record<string, unknown>
         if (!compiled.params.Check(converted)) {
           problem ??= `it matches '${compiled.template}', but ${issues(compiled.params as unknown as TypeCheck<TSchema>, converted, 'parameter ').replace(/parameter \//g, 'parameter ')}`
+          continue
+        }
+        // One spelling per topic: the converted value must print back as the text it came from. Otherwise
+        // 'task:007', 'task:1e3' or 'task:1.9' would be authorized as task 7, 1 or 1 while streaming a
+        // different topic name than the one publishes to task 7 or task 1 use (found by an outside review).
+        const loose = compiled.paramNames.find((name) => String(converted[name]) !== written[name])
+        if (loose !== undefined) {
+          problem ??= `it matches '${compiled.template}', but parameter ${loose} is '${printableTopic(written[loose])}', not written as '${printableTopic(String(converted[loose]))}' (a topic has one spelling, so subscriptions and publishes meet)`
           continue
         }
         params = converted

@@ -392,6 +392,9 @@ export class EventStream<M extends object = { [event: string]: unknown }> {
 
   /** Hands one event to its listeners; true when it was the server's `event: error` (the stream ends after it). */
   private deliver (event: ParsedEvent): boolean {
+    // Closed (by a listener of an earlier event of the same chunk, an unmount, an abort): nothing more is
+    // delivered, even of bytes already read (found by an outside review).
+    if (this.stop.signal.aborted) return false
     this.lastEventId = event.lastEventId
     if (event.type === 'error') {
       const problem = defaultParse(event.data) as ProblemDocument
@@ -407,7 +410,11 @@ export class EventStream<M extends object = { [event: string]: unknown }> {
       if (event.type === 'reset') {
         const info = defaultParse(event.data) as ResetInfo
         const meta: EventMeta<'reset'> = { event: 'reset', lastEventId: event.lastEventId, raw: event.data }
-        for (const listener of [...this.resetListeners]) this.safely(() => listener(info, meta))
+        // A copy, so listeners added meanwhile wait for the next event; one removed (or a close) meanwhile is not called.
+        for (const listener of [...this.resetListeners]) {
+          if (this.stop.signal.aborted || !this.resetListeners.has(listener)) continue
+          this.safely(() => listener(info, meta))
+        }
       }
       return false
     }
@@ -415,7 +422,10 @@ export class EventStream<M extends object = { [event: string]: unknown }> {
     if (listeners === undefined || listeners.size === 0) return false
     const data = (this.options.parse ?? defaultParse)(event.data, event.type)
     const meta: EventMeta = { event: event.type, lastEventId: event.lastEventId, raw: event.data }
-    for (const listener of [...listeners]) this.safely(() => listener(data, meta))
+    for (const listener of [...listeners]) {
+      if (this.stop.signal.aborted || !listeners.has(listener)) continue
+      this.safely(() => listener(data, meta))
+    }
     return false
   }
 }

@@ -52,6 +52,26 @@ t.test("a view that fails mid-stream: its problem document reaches onError, and 
   t.same(seen.states[1], { state: 'reconnecting', reason: 'server-error', attempt: 1, delayMs: 10 }, 'a failed stream backs off as a failed attempt')
 })
 
+t.test('close() from a listener stops delivery at once, even of events read in the same chunk; a listener removed meanwhile is not called', async (t) => {
+  const { base } = await numbers(t)
+  const stream = connect<{ events: { n: ReturnType<typeof Type.Integer> } }>(`${base}/numbers`, noJitter)
+  t.teardown(() => stream.close())
+  const got: number[] = []
+  const second: number[] = []
+  let removeSecond = (): void => {}
+  stream.on('n', (n) => {
+    got.push(n)
+    if (n === 1) removeSecond()
+    if (n === 2) stream.close()
+  })
+  removeSecond = stream.on('n', (n) => { second.push(n) })
+  t.equal(await stream.ended, undefined, 'closed, no error')
+  // The three events left the server in one write; give any stray delivery a chance to show.
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(got, [1, 2], 'nothing after close()')
+  t.same(second, [], 'removed while event 1 was being dispatched: not called for it')
+})
+
 t.test('a listener that throws does not stop the stream; the error is rethrown apart', async (t) => {
   const { base } = await numbers(t)
   const thrown: unknown[] = []

@@ -80,6 +80,17 @@ t.test('names resolve to their template and parsed parameters; a parameter is on
   t.same(topics.resolve('announcements'), { name: 'announcements', template: 'announcements', params: {} })
   t.same(topics.resolve('org:acme:team:red'), { name: 'org:acme:team:red', template: 'org:{org}:team:{team}', params: { org: 'acme', team: 'red' } })
   t.same(topics.resolve('task:abc'), { problem: "it matches 'task:{id}', but parameter id expected integer" })
+  // One spelling per topic: a converted parameter must print back as written, or a subscriber to 'task:1e3'
+  // would be authorized as another task (TypeBox converts '1e3' to 1) while its stream's name never meets that task's publishes.
+  for (const [written, canonical] of [['007', '7'], ['+7', '7'], ['7.0', '7'], ['1e3', '1'], ['1.9', '1'], ['0x10', '16'], ['-0', '0'], ['9007199254740993', '9007199254740992']]) {
+    const resolved = topics.resolve(`task:${written}`)
+    if ('problem' in resolved && resolved.problem.includes('parameter id expected')) {
+      t.match(resolved.problem, /^it matches 'task:\{id\}', but parameter id expected/, `task:${written} is refused by the schema`)
+    } else {
+      t.same(resolved, { problem: `it matches 'task:{id}', but parameter id is '${written}', not written as '${canonical}' (a topic has one spelling, so subscriptions and publishes meet)` }, `task:${written} is refused`)
+    }
+  }
+  t.throws(() => topics.name('task:{id}', { id: '1e3' as unknown as number }), { code: 'FVIEWS_ERR_TOPIC_UNKNOWN' })
   t.same(topics.resolve('task:0'), { problem: "it matches 'task:{id}', but parameter id expected integer to be greater or equal to 1" })
   t.same(topics.resolve('task:7:comments'), { problem: "not in the topic catalog (it declares 'task:{id}', 'announcements', 'org:{org}:team:{team}')" })
   t.same(topics.resolve('task:'), { problem: "not in the topic catalog (it declares 'task:{id}', 'announcements', 'org:{org}:team:{team}')" })

@@ -101,3 +101,7 @@ export const FVIEWS_ERR_EVENT_INVALID: FViewsErrorConstructor<[string]> = entry<
   'FVIEWS_ERR_EVENT_INVALID', 'Event refused by the topic catalog: %s', 500, TypeError)
 export const FVIEWS_ERR_TOPIC_CATALOG_INVALID: FViewsErrorConstructor<[string, string]> = entry<[string, string]>(
   'FVIEWS_ERR_TOPIC_CATALOG_INVALID', "Topic catalog entry '%s' is invalid: %s", 500, TypeError)
+export const FVIEWS_ERR_TOPIC_CATALOG_OVERLAP: FViewsErrorConstructor<[string, string, string]> = entry<[string, string, string]>(
+  'FVIEWS_ERR_TOPIC_CATALOG_OVERLAP', "Topic catalog templates '%s' and '%s' overlap: both match '%s', so a name would belong to whichever was declared first. Make their fixed text differ (e.g. 'user:{id}' and 'user-by-name:{name}'), or declare one template", 500, TypeError)
+export const FVIEWS_ERR_ROUTE_TOPIC_UNKNOWN: FViewsErrorConstructor<[string, string, string]> = entry<[string, string, string]>(
+  'FVIEWS_ERR_ROUTE_TOPIC_UNKNOWN', "Route %s subscribes to topic '%s', which the app's topic catalog refuses (%s): declare it in defineTopics(), or correct the route's 'topics'", 500, TypeError)

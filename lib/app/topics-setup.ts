@@ -6,8 +6,8 @@
 import type { FastifyInstance } from 'fastify'
 import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { TopicMetrics } from '../topics/metrics.js'
-import { attachTopicRuntime, CATALOG_DOCUMENTED_CONFIG, catalogQuery, catalogStreamResponse, hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
-import { kTopicRuntime } from '../symbols.js'
+import { attachTopicRuntime, CATALOG_DOCUMENTED_CONFIG, catalogQuery, catalogStreamResponse, checkFixedTopics, FIXED_TOPICS_CONFIG, hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
+import { kStreamRegistry, kTopicRuntime } from '../symbols.js'
 import { refuseOutsideThePlugin, subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
 import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
@@ -51,18 +51,19 @@ const NEEDS_BROKER = ['authorize', 'heartbeat', 'maxConnections', 'ssePath'] as 
 
 export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions): void {
   // Each topic route with the scope it was added in: a child scope may decorate a broker of its own.
-  const topicRoutes: Array<{ scope: FastifyInstance, route: string }> = []
+  const topicRoutes: Array<{ scope: FastifyInstance, route: string, fixedTopics?: readonly string[] }> = []
   app.addHook('onRoute', function findTopicRoutes (this: FastifyInstance, route) {
     const config = route.config as Record<string, unknown> | undefined
     if (config?.[TOPIC_ROUTE_CONFIG] !== true) return
     // A subscribeToEvents() route refuses to start unless a plugin saw it: this one did.
     if (route.serializerCompiler === refuseOutsideThePlugin) delete route.serializerCompiler
     const view = (config[VIEW_ROUTE_CONFIG] as { name?: string } | undefined)?.name
-    topicRoutes.push({ scope: this, route: `${String(route.method)} ${route.url}${view === undefined ? '' : ` of view ${view}`}` })
+    topicRoutes.push({ scope: this, route: `${String(route.method)} ${route.url}${view === undefined ? '' : ` of view ${view}`}`, fixedTopics: config[FIXED_TOPICS_CONFIG] as readonly string[] | undefined })
   })
   app.addHook('onReady', async function checkTopicRoutesHaveBroker () {
     const orphans = topicRoutes.filter(({ scope }) => !hasTopicBroker(scope)).map(({ route }) => route)
     if (orphans.length > 0) throw new FVIEWS_ERR_BROKER_MISSING(orphans.join(', '))
+    for (const { scope, route, fixedTopics } of topicRoutes) if (fixedTopics !== undefined) checkFixedTopics(scope, route, fixedTopics)
   })
 
   let broker = options.broker
@@ -85,6 +86,9 @@ export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions)
   if (app[kTopicRuntime] !== undefined) return
   const metrics = app.hasDecorator('topicMetrics') ? app.topicMetrics : new TopicMetrics()
   if (!app.hasDecorator('topicMetrics')) app.decorate('topicMetrics', metrics)
+  // Every stream of the app is counted by its registry (views' own too): the metrics show those counts.
+  const registry = app[kStreamRegistry]
+  if (registry !== undefined) metrics.streams = registry.counts
   attachTopicRuntime(app, {
     broker,
     metrics,

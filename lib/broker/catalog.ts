@@ -22,7 +22,7 @@ import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { Value } from '@sinclair/typebox/value'
 import fastJsonStringify from 'fast-json-stringify'
-import { FVIEWS_ERR_EVENT_INVALID, FVIEWS_ERR_TOPIC_CATALOG_INVALID, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
+import { FVIEWS_ERR_EVENT_INVALID, FVIEWS_ERR_TOPIC_CATALOG_INVALID, FVIEWS_ERR_TOPIC_CATALOG_OVERLAP, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
 import { printableTopic, topicProblem } from './topic-names.js'
 
 // ---- the declaration
@@ -212,6 +212,60 @@ function compileTopic (template: string, declaration: unknown): CompiledTopic {
   return { template, declaration: declaration as TopicDeclaration, paramNames, pattern, params: paramsCheck, events: codecs }
 }
 
+/** A template as a sequence of fixed characters and parameters (`null`: one or more characters other than ':'). */
+function elementsOf (template: string): Array<string | null> {
+  return template.split(/(\{[^{}]*\})/).flatMap((part) => part.startsWith('{') && part.endsWith('}') && part.length >= 2 ? [null] : [...part])
+}
+
+/**
+ * A name both templates match, or undefined when none exists. Each template is a small automaton (a
+ * state is an element index, and whether a parameter there has taken a character yet); the two are run
+ * together over the characters of their fixed text plus one character neither has, breadth first, so the
+ * name found is a shortest. Parameter schemas are not consulted: `user:{id}` (an integer) and
+ * `user:{name}` (a string) both claim `user:7`, and which one wins would depend on declaration order.
+ */
+function sharedName (a: string, b: string): string | undefined {
+  const left = elementsOf(a)
+  const right = elementsOf(b)
+  const fixed = new Set([...left, ...right].filter((element): element is string => element !== null))
+  const other = [...'xyz0123456789_'].find((char) => !fixed.has(char)) ?? '\u00e9'
+  // The character neither template has comes first, so a witness reads as 'user:x' rather than 'user:u'.
+  const alphabet = [other, ...fixed]
+  type State = [number, boolean]
+  // A parameter that has taken a character may end: the state moves on to the next element at no cost.
+  const closure = (elements: Array<string | null>, [index, inParam]: State): State[] => inParam ? [[index, true], [index + 1, false]] : [[index, false]]
+  const step = (elements: Array<string | null>, [index, inParam]: State, char: string): State | undefined => {
+    if (index >= elements.length) return undefined
+    const element = elements[index]
+    if (element === null) return char === ':' ? undefined : [index, true]
+    return !inParam && element === char ? [index + 1, false] : undefined
+  }
+  const accepts = (elements: Array<string | null>, state: State): boolean => closure(elements, state).some(([index, inParam]) => index === elements.length && !inParam)
+  const seen = new Set<string>()
+  let frontier: Array<{ l: State, r: State, name: string }> = [{ l: [0, false], r: [0, false], name: '' }]
+  while (frontier.length > 0) {
+    const next: typeof frontier = []
+    for (const { l, r, name } of frontier) {
+      if (name !== '' && accepts(left, l) && accepts(right, r)) return name
+      for (const ls of closure(left, l)) {
+        for (const rs of closure(right, r)) {
+          for (const char of alphabet) {
+            const ln = step(left, ls, char)
+            const rn = step(right, rs, char)
+            if (ln === undefined || rn === undefined) continue
+            const key = `${ln[0]},${String(ln[1])},${rn[0]},${String(rn[1])}`
+            if (seen.has(key)) continue
+            seen.add(key)
+            next.push({ l: ln, r: rn, name: name + char })
+          }
+        }
+      }
+    }
+    frontier = next
+  }
+  return undefined
+}
+
 export class TopicCatalog<Def extends TopicsDefinition = TopicsDefinition> {
   /** Type only (as TypeBox's `static`): template -> event -> data. Absent at run time. */
   declare readonly '~topics': TopicEventsMap<Def>
@@ -226,8 +280,14 @@ export class TopicCatalog<Def extends TopicsDefinition = TopicsDefinition> {
     this.definition = definition
     for (const [template, declaration] of Object.entries(definition)) {
       const compiled = compileTopic(template, declaration)
-      if (compiled.pattern === undefined) this.fixed.set(template, compiled)
-      else this.templates.push(compiled)
+      if (compiled.pattern === undefined) { this.fixed.set(template, compiled); continue }
+      // Two templates that can match one name made the first declared win, silently (a fixed name beside a
+      // template is fine: an exact name always wins, whatever the order).
+      for (const earlier of this.templates) {
+        const shared = sharedName(earlier.template, template)
+        if (shared !== undefined) throw new FVIEWS_ERR_TOPIC_CATALOG_OVERLAP(printableTopic(earlier.template), printableTopic(template), printableTopic(shared))
+      }
+      this.templates.push(compiled)
     }
   }
 

@@ -14,13 +14,15 @@
  * - A publish while Redis is unreachable waits for it at most `publishTimeoutMs`, then fails visibly
  *   (FVIEWS_ERR_BROKER_UNAVAILABLE, a 503, `published: false`): never a success whose event vanished.
  *   One that was sent but not answered is settled before the caller hears of it (append): never a
- *   failure whose event was delivered.
+ *   failure whose event was delivered. A busy Redis is not a silent one: publishes in flight are bounded,
+ *   and every window counts only time in which the connection answered nothing (listened-clock.ts).
  */
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { FVIEWS_ERR_BROKER_CLOSED, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { Broker, newEpoch } from './broker.js'
 import { HISTORY_PAGE, type BrokerHealth, type BrokerStats, type BrokerOptions, type PublishResult, type TopicHistory } from './contract.js'
 import { keySlot } from './key-slot.js'
+import { ListenedClock } from './listened-clock.js'
 import { checkHistorySize } from './history-size.js'
 import { malformation } from './incoming-message.js'
 import { FENCE_SCRIPT, newPublishToken, parseRecord, publishTokenKey } from './redis-publish-token.js'
@@ -56,6 +58,22 @@ type Publishing = Client & {
 }
 
 type Settled<T> = { kind: 'late' } | { kind: 'answered', value: T } | { kind: 'failed', error: unknown }
+
+/** A publish waiting for its place on the publisher connection. */
+interface PublishWaiter {
+  /** Listened time (ListenedClock) when it began to wait. */
+  queued: number
+  names: string
+  grant: (started: number) => void
+  refuse: (error: Error) => void
+}
+
+/**
+ * Publishes on the publisher connection at once; more wait their turn in the broker. Enough to keep a
+ * local Redis (tens of microseconds a script) and a remote one (a millisecond away) busy; few enough that
+ * a history read on the same connection waits behind at most this many.
+ */
+const MAX_PUBLISHES_IN_FLIGHT = 1024
 
 /**
  * The command's outcome, or `late` when it has none by `deadline`. A late command stays in ioredis'
@@ -141,6 +159,12 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
   private catchUpTimer: NodeJS.Timeout | undefined
   private lastCatchUp = 0
   private errorsLogged = 0
+  /** The publisher connection's silence, in time this process listened (see listened-clock.ts). */
+  private readonly clock: ListenedClock
+  /** Publishes holding a place on the publisher connection, and those waiting for one (from waitingHead). */
+  private inFlight = 0
+  private readonly waiting: PublishWaiter[] = []
+  private waitingHead = 0
   // The base class creates the stats object; this backend adds its own counter to it.
   declare readonly stats: RedisBrokerStats
 
@@ -157,6 +181,8 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
     this.backend = options.cluster === undefined ? 'redis' : 'redis-cluster'
     this.publishCommand = options.cluster === undefined ? 'PUBLISH' : 'SPUBLISH'
     this.publishTimeoutMs = options.publishTimeoutMs ?? 2000
+    // Eight ticks a window: a silent connection is found within an eighth of a window of its end.
+    this.clock = new ListenedClock(Math.max(10, Math.floor(this.publishTimeoutMs / 8)))
     this.probeIntervalMs = options.cluster === undefined ? options.probeIntervalMs ?? 5000 : 0
     this.probeChannel = `${this.topicPrefix}{fastify-views:probe}:${newEpoch()}`
     this.common = {
@@ -239,15 +265,18 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
   }
 
   /**
-   * One publish (of one hash slot's topics), settled before the caller hears of it. Not sent (no
-   * connection): retried until `publishTimeoutMs`, then "not published". Sent but unanswered (a late
-   * reply, a connection that died with it in flight): the same publish - same token, so it runs at most
-   * once - is awaited or sent again for another `publishTimeoutMs`; if Redis is still silent, the
-   * connection is renewed and a fence settles the outcome (published, or never will be). Only when even
-   * that gets no answer within a third `publishTimeoutMs` is the outcome reported unknown.
+   * One publish (of one hash slot's topics), settled before the caller hears of it. It first waits for one
+   * of MAX_PUBLISHES_IN_FLIGHT places on the connection (publishSlot): a wait that is the caller's own
+   * burst, not Redis' silence. Its clock starts there, and every window below counts time in which the
+   * connection answered nothing at all (answerWithin), so a publish queued behind thousands of others on a
+   * busy Redis is never taken for a lost one. Not sent (no connection): retried until `publishTimeoutMs`,
+   * then "not published". Sent but unanswered (a late reply, a connection that died with it in flight):
+   * the same publish - same token, so it runs at most once - is awaited or sent again for another
+   * `publishTimeoutMs`; if Redis is still silent, the connection is renewed and a fence settles the
+   * outcome (published, or never will be). Only when even that gets no answer within a third
+   * `publishTimeoutMs` is the outcome reported unknown.
    */
   private async appendGroup (topics: string[], event: string, json: string, time: number, list: string): Promise<PublishResult[]> {
-    const timeout = this.publishTimeoutMs
     const names = topics.join(',')
     // The token's key shares the hash tag of the group's first topic: one slot for the whole script.
     const tokenKey = publishTokenKey(this.topicPrefix, topics[0], newPublishToken())
@@ -256,14 +285,43 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
     args.push(newEpoch(), this.historySize, this.historyTtlSeconds, event, json, time, this.publishCommand,
       this.historyBytes, this.historyWindowSeconds * 1000, list, this.tokenRecordMs)
     for (const topic of topics) args.push(channelOf(this.topicPrefix, topic))
-    const started = Date.now()
-    const unsentBy = started + timeout
-    const settleBy = started + 2 * timeout
+    // Replies of one connection come in order: in a Cluster, each master answers for its own slots (1 + slot; 0 is standalone).
+    const node = this.options.cluster === undefined ? 0 : 1 + keySlot(tokenKey)
+    const slot = this.publishSlot(names)
+    const from = typeof slot === 'number' ? slot : await slot
+    // The clock runs while a publish is being sent or settled.
+    const release = this.clock.watch(() => false)
+    try {
+      let outcome: PublishResult[] | undefined
+      try {
+        outcome = await this.send(topics, names, args, node, from)
+      } finally {
+        this.releaseSlot()
+      }
+      return outcome ?? await this.settle(topics, tokenKey, node, from)
+    } finally {
+      release()
+    }
+  }
+
+  /**
+   * Sends the publish script; its results, or undefined when it may have run unanswered (settle it).
+   * `from` is listened time (ListenedClock): when the publish got its place on the connection.
+   */
+  private async send (topics: string[], names: string, args: Array<string | number>, node: number, from: number): Promise<PublishResult[] | undefined> {
+    const timeout = this.publishTimeoutMs
+    const clock = this.clock
+    // Not sent: bounded from its start. Sent: bounded by the connection's silence, which answers to other commands end.
+    const unsentLeft = (): number => timeout - (clock.now() - from)
+    const settleLeft = (): number => 2 * timeout - (clock.now() - Math.max(from, clock.mark(node)))
     let maybeSent = false
     let refused: unknown
     let busy = false
-    while (!this.closed && Date.now() < (maybeSent ? settleBy : unsentBy)) {
-      const reply = await settleWithin(this.publisher.fvPublish(...args), settleBy)
+    // Sent at least once: a publish that waited for its place through an outage still tries the connection.
+    let first = true
+    while (!this.closed && (first || (maybeSent ? settleLeft() : unsentLeft()) > 0)) {
+      first = false
+      const reply = await this.answerWithin(this.publisher.fvPublish(...args), node, from, 2 * timeout)
       if (reply.kind === 'late') { maybeSent = true; break }
       if (reply.kind === 'answered') {
         const results = topics.map((topic, i) => ({ topic, epoch: String(reply.value[2 * i]), offset: Number(reply.value[2 * i + 1]) }))
@@ -286,40 +344,125 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
         break
       }
       if (!this.notSent(error)) maybeSent = true
-      await this.readyOrTimeout(maybeSent ? settleBy : unsentBy)
+      await this.readyOrTimeout(Date.now() + Math.max(0, maybeSent ? settleLeft() : unsentLeft()))
     }
     if (!maybeSent) {
       if (this.closed) throw new FVIEWS_ERR_BROKER_CLOSED()
       throw this.notPublished(names, busy ? `Redis stayed busy (a long script, or loading its data) for ${timeout} ms` : `Redis could not be reached within ${timeout} ms`)
     }
-    if (refused === undefined && !this.closed) this.renewPublisher(names, started)
-    return this.settle(topics, tokenKey, started)
+    if (refused === undefined && !this.closed) this.renewPublisher(names, node)
+    return undefined
   }
 
   /**
-   * Silent for the whole window: a connection that answers nothing for that long is wedged. A burst
-   * stalled on it reaches this point all at once: it is renewed once, not once per publish (each
-   * renewal would abort the reconnect of the one before).
+   * The outcome of a command on the publisher connection, or `late` once the connection has answered
+   * nothing - neither this command nor any other of `node` - for `windowMs` of listened time since `from`
+   * (ListenedClock). A late command stays in ioredis' queue and its reply, when it comes, is read and
+   * dropped in order - unlike a `commandTimeout`, which made a publish that ran look failed. Measured
+   * from the last answer, not from the call: 40,000 publishes at once through a busy Redis had their last
+   * ones reported unknown (and the connection renewed under them) while Redis answered the others steadily.
    */
-  private renewPublisher (topic: string, started: number): void {
+  private answerWithin<T> (command: Promise<T>, node: number, from: number, windowMs: number): Promise<Settled<T>> {
+    const clock = this.clock
+    return new Promise((resolve) => {
+      const unwatch = clock.watch((now) => {
+        if (now - Math.max(from, clock.mark(node)) < windowMs) return false
+        resolve({ kind: 'late' })
+        return true
+      })
+      command.then((value) => {
+        unwatch()
+        clock.heard(node)
+        resolve({ kind: 'answered', value })
+      }, (error: unknown) => {
+        unwatch()
+        // A ReplyError is Redis answering; a connection error is not.
+        if (isReplyError(error)) clock.heard(node)
+        resolve({ kind: 'failed', error })
+      })
+    })
+  }
+
+  /**
+   * A place among the publishes in flight: at once (the listened time) when one is free and none waits,
+   * else in turn (FIFO, so publishes still reach Redis in the order they were made). Without the bound, a
+   * burst of 40,000 sat in ioredis' queue, where the last ones waited seconds behind the first - and a
+   * history read on the same connection waited behind all of them. A waiting publish fails as not
+   * published (it was never sent) only when the connection answered nothing for `publishTimeoutMs` meanwhile.
+   */
+  private publishSlot (names: string): number | Promise<number> {
+    if (this.inFlight < MAX_PUBLISHES_IN_FLIGHT && this.waiting.length === this.waitingHead) {
+      this.inFlight++
+      return this.clock.now()
+    }
+    return new Promise((grant, refuse) => {
+      if (this.waiting.length === this.waitingHead) this.clock.watch(this.sweepWaiting)
+      this.waiting.push({ queued: this.clock.now(), names, grant, refuse })
+    })
+  }
+
+  /** Hands the place to the next waiting publish, its clock starting at the later of its queueing and Redis' last answer. */
+  private releaseSlot (): void {
+    const next = this.nextWaiting()
+    if (next === undefined) { this.inFlight--; return }
+    next.grant(Math.max(next.queued, this.clock.mark(0)))
+  }
+
+  private nextWaiting (): PublishWaiter | undefined {
+    if (this.waitingHead === this.waiting.length) return undefined
+    const next = this.waiting[this.waitingHead]
+    this.waiting[this.waitingHead++] = undefined as unknown as PublishWaiter
+    // Compacted now and then, so a long burst does not keep every waiter it ever had.
+    if (this.waitingHead === this.waiting.length) { this.waiting.length = 0; this.waitingHead = 0 } else if (this.waitingHead >= 4096 && this.waitingHead * 2 >= this.waiting.length) {
+      this.waiting.splice(0, this.waitingHead)
+      this.waitingHead = 0
+    }
+    return next
+  }
+
+  /** Each tick while publishes wait for a place: those that waited through a whole silent window fail, oldest first. */
+  private readonly sweepWaiting = (now: number): boolean => {
+    const timeout = this.publishTimeoutMs
+    while (this.waitingHead < this.waiting.length) {
+      const oldest = this.waiting[this.waitingHead]
+      if (!this.closed && now - Math.max(oldest.queued, this.clock.mark(0)) < timeout) return false
+      this.nextWaiting()
+      oldest.refuse(this.closed
+        ? new FVIEWS_ERR_BROKER_CLOSED()
+        : this.notPublished(oldest.names, `it waited to be sent while Redis answered nothing for ${timeout} ms`))
+    }
+    return true
+  }
+
+  /**
+   * Silent for the whole window: a connection that answers nothing for that long is wedged. A connection
+   * that still answers other commands is busy, not wedged, and is left alone: renewing it would fail every
+   * command in flight on it. A burst stalled on it reaches this point all at once: it is renewed once, not
+   * once per publish (each renewal would abort the reconnect of the one before).
+   */
+  private renewPublisher (topic: string, node: number): void {
     if (this.publisher.status !== 'ready' || Date.now() - this.publisherRenewedAt < this.publishTimeoutMs) return
+    const silentMs = this.clock.now() - this.clock.mark(node)
+    if (silentMs < this.publishTimeoutMs) return
     this.publisherRenewedAt = Date.now()
-    this.log?.warn({ topic, waitedMs: Date.now() - started }, 'redis broker: the publisher connection did not answer; renewing it')
+    this.log?.warn({ topic, silentMs }, 'redis broker: the publisher connection did not answer; renewing it')
     this.publisher.disconnect(true)
   }
 
   /** Fences a publish that may have run: its record if it did; otherwise it never will. */
-  private async settle (topics: string[], tokenKey: string, started: number): Promise<PublishResult[]> {
+  private async settle (topics: string[], tokenKey: string, node: number, from: number): Promise<PublishResult[]> {
     const topic = topics.join(',')
-    const settleBy = started + 3 * this.publishTimeoutMs
-    while (!this.closed && Date.now() < settleBy) {
-      if (this.publisher.status !== 'ready') { await this.readyOrTimeout(settleBy); continue }
-      const reply = await settleWithin(this.publisher.fvFence(tokenKey, this.fenceMs), settleBy)
+    const window = 3 * this.publishTimeoutMs
+    const clock = this.clock
+    const left = (): number => window - (clock.now() - Math.max(from, clock.mark(node)))
+    while (!this.closed && left() > 0) {
+      if (this.publisher.status !== 'ready') { await this.readyOrTimeout(Date.now() + left()); continue }
+      const reply = await this.answerWithin(this.publisher.fvFence(tokenKey, this.fenceMs), node, from, window)
       if (reply.kind === 'late') break
       if (reply.kind === 'failed') {
         this.log?.warn({ err: reply.error, topic }, 'redis broker: settling an unanswered publish failed')
         if (isReplyError(reply.error)) break
-        await this.readyOrTimeout(settleBy)
+        await this.readyOrTimeout(Date.now() + Math.max(0, left()))
         continue
       }
       const record = parseRecord(reply.value)

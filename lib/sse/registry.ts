@@ -28,6 +28,53 @@ export interface StreamSettings {
   heartbeatSeconds?: number
 }
 
+/** Why a stream ended: its source finished, the client left, it fell behind its budget, the app closed, its source failed. */
+export type CloseReason = 'finished' | 'client' | 'slow' | 'shutdown' | 'error'
+
+export const CLOSE_REASONS: readonly CloseReason[] = ['finished', 'client', 'slow', 'shutdown', 'error']
+
+/** The streams of one route (its URL template, e.g. `/rooms/:room/events`): never per request, so few. */
+export interface RouteStreamCounts {
+  /** Open now. */
+  open: number
+  /** Opened since the app started (the head was sent). */
+  opened: number
+  /** Closed since the app started, by reason. */
+  closed: Record<CloseReason, number>
+}
+
+/**
+ * Every event stream of the app, by route: views' own streams, relays of broker.subscribe() and topic
+ * subscriptions alike, so an operator sees all of them (app.topicMetrics.streams and /metrics). Bumped
+ * once per stream opened and closed; read when scraped.
+ */
+export class StreamCounts {
+  private readonly routes = new Map<string, RouteStreamCounts>()
+
+  opened (route: string): void {
+    let counts = this.routes.get(route)
+    if (counts === undefined) {
+      counts = { open: 0, opened: 0, closed: { finished: 0, client: 0, slow: 0, shutdown: 0, error: 0 } }
+      this.routes.set(route, counts)
+    }
+    counts.open++
+    counts.opened++
+  }
+
+  closed (route: string, reason: CloseReason): void {
+    const counts = this.routes.get(route)
+    if (counts === undefined) return
+    counts.open--
+    counts.closed[reason]++
+  }
+
+  /** The counts of every route that has opened a stream, sorted by route (a copy). */
+  byRoute (): Record<string, RouteStreamCounts> {
+    return Object.fromEntries([...this.routes].sort((a, b) => a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+      .map(([route, counts]) => [route, { open: counts.open, opened: counts.opened, closed: { ...counts.closed } }]))
+  }
+}
+
 /**
  * What the registry needs of a stream: the EventStream of stream.ts is one. Declared here, so the stream
  * depends on its registry and not the other way round (no import loop, type-only imports included).
@@ -37,6 +84,10 @@ export interface RegisteredStream {
   readonly heartbeatMs: number
   /** When the stream last wrote (ms since the epoch). */
   readonly lastWrite: number
+  /** The URL template of the stream's route (the label of its counts). */
+  readonly route: string
+  /** Why it ended, once it has. */
+  readonly closeReason: CloseReason | undefined
   /** Writes a heartbeat comment. */
   heartbeat (now: number): void
   /** Sends what the stream held back this turn (see flushSoon). */
@@ -71,6 +122,8 @@ export class StreamRegistry {
   maxStreams = Infinity
   /** Streams holding a slot: open, or admitted and still in their pre-stream step. */
   admitted = 0
+  /** Streams opened and closed, by route and reason. */
+  readonly counts = new StreamCounts()
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
@@ -109,6 +162,7 @@ export class StreamRegistry {
 
   add (stream: RegisteredStream): void {
     this.streams.add(stream)
+    this.counts.opened(stream.route)
     const every = stream.heartbeatMs
     if (every <= 0) return
     let group = this.beats.get(every)
@@ -145,8 +199,9 @@ export class StreamRegistry {
     for (const stream of streams) stream.flush()
   }
 
+  /** Takes out a stream that has ended (its closeReason set); one that never started was not counted. */
   delete (stream: RegisteredStream): void {
-    this.streams.delete(stream)
+    if (this.streams.delete(stream)) this.counts.closed(stream.route, stream.closeReason ?? 'client')
     const group = this.beats.get(stream.heartbeatMs)
     if (group === undefined || !group.streams.delete(stream) || group.streams.size > 0) return
     clearInterval(group.timer)

@@ -29,7 +29,7 @@ import { kCloseAsSlow } from '../symbols.js'
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { connectionFor, type Connection, type HeldFrames, type StreamResponse } from './connection.js'
 import { encodeComment, encodeFrame } from './encoder.js'
-import type { RegisteredStream, StreamRegistry } from './registry.js'
+import type { CloseReason, RegisteredStream, StreamRegistry } from './registry.js'
 
 /** Headers every event stream carries (connection.ts adds what its HTTP version needs). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
@@ -71,7 +71,7 @@ export interface StartOptions {
   heartbeatFrame?: Buffer
 }
 
-export type CloseReason = 'finished' | 'client' | 'slow' | 'shutdown' | 'error'
+export type { CloseReason }
 
 /** The response as far as a stream uses it (HTTP/2's compatibility response cannot be corked). */
 type Response = StreamResponse & { cork?: () => void, uncork?: () => void }
@@ -150,6 +150,11 @@ export class EventStream implements RegisteredStream {
       if (this.terminated || (this.closeReason !== undefined && this.closeReason !== 'finished')) this.controller.abort(this.closeReason)
     }
     return this.controller.signal
+  }
+
+  /** The URL template of the route (`/rooms/:room/events`): the label of the stream's counts, never the request's URL. */
+  get route (): string {
+    return this.request.routeOptions.url ?? ''
   }
 
   /** True once the stream has ended or is ending. */

@@ -253,7 +253,11 @@ export async function openEventStream<M = EventMap> (app: StreamableApp, path: s
   }
 
   const take = async (count: number, wait?: WaitOptions): Promise<Array<TestEventOf<M>>> => {
-    if (!Number.isSafeInteger(count) || count < 0) throw new TypeError(`openEventStream: take() needs a count >= 0, got ${String(count)}`)
+    if (!Number.isSafeInteger(count) || count < 1) {
+      // Named and bounded, so a miscomputed count (1.5, NaN, a string from a query) is found at the call, not by a timeout.
+      const got = typeof count === 'string' ? JSON.stringify(count) : String(count)
+      throw new TypeError(`openEventStream: take(count): 'count' is how many events to wait for, a whole number >= 1 (e.g. take(3)); got ${got}`)
+    }
     const from = read
     await waitUntil(() => events.length >= from + count, `${count} more event(s) (#${from + 1} to #${from + count})`, wait)
     read = from + count

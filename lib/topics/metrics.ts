@@ -3,6 +3,19 @@
  * Plain integers bumped on the hot path; the text is built only when scraped.
  */
 import type { BrokerStats } from '../broker/contract.js'
+import { CLOSE_REASONS, StreamCounts } from '../sse/registry.js'
+
+/** A label value in the text format: backslash, double quote and line feed escaped. */
+function labelValue (text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
+}
+
+/** What the stream metrics say, shared by the built-in text and prom-client (prometheus.ts). */
+export const STREAM_HELP = {
+  open: 'Open event streams by route, every kind (views\' own, relays of broker.subscribe(), topic subscriptions)',
+  opened: 'Event streams opened, by route',
+  closed: 'Event streams closed, by route and reason: finished (the source ended), client (the client left), slow (the client fell behind its byte budget), shutdown (the app closed), error (the source failed)'
+}
 
 export class TopicMetrics {
   openConnections = 0
@@ -11,6 +24,11 @@ export class TopicMetrics {
   closedForSlowness = 0
   refused = { badRequest: 0, forbidden: 0, overCapacity: 0 }
   resets = 0
+  /**
+   * Every event stream of the app by route (its URL template), topic subscriptions included: the app's
+   * stream registry counts them (the fastify-views plugin hands its counts over).
+   */
+  streams = new StreamCounts()
   /** How many open subscriptions have N topics: index N. */
   private readonly byTopicCount = new Map<number, number>()
 
@@ -46,6 +64,15 @@ export class TopicMetrics {
     for (const [reason, value] of Object.entries(this.refused)) lines.push(`fastify_views_refused_total{reason="${reason}"} ${value}`)
     lines.push('# HELP fastify_views_subscriptions Open subscriptions by number of topics', '# TYPE fastify_views_subscriptions gauge')
     for (const [count, value] of Object.entries(this.subscriptionsByTopicCount())) lines.push(`fastify_views_subscriptions{topics="${count}"} ${value}`)
+    const routes = Object.entries(this.streams.byRoute()).map(([route, counts]) => [labelValue(route), counts] as const)
+    lines.push(`# HELP fastify_views_open_streams ${STREAM_HELP.open}`, '# TYPE fastify_views_open_streams gauge')
+    for (const [route, counts] of routes) lines.push(`fastify_views_open_streams{route="${route}"} ${counts.open}`)
+    lines.push(`# HELP fastify_views_streams_opened_total ${STREAM_HELP.opened}`, '# TYPE fastify_views_streams_opened_total counter')
+    for (const [route, counts] of routes) lines.push(`fastify_views_streams_opened_total{route="${route}"} ${counts.opened}`)
+    lines.push(`# HELP fastify_views_streams_closed_total ${STREAM_HELP.closed}`, '# TYPE fastify_views_streams_closed_total counter')
+    for (const [route, counts] of routes) {
+      for (const reason of CLOSE_REASONS) lines.push(`fastify_views_streams_closed_total{route="${route}",reason="${reason}"} ${counts.closed[reason]}`)
+    }
     if (broker !== undefined) {
       metric('fastify_views_events_published_total', 'counter', 'Events published through this instance', broker.publishedEvents)
       metric('fastify_views_broker_reconnects_total', 'counter', 'Broker subscriber reconnects', broker.reconnects)

@@ -7,7 +7,8 @@
  */
 import type { BrokerStats } from '../broker/contract.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
-import type { TopicMetrics } from './metrics.js'
+import { CLOSE_REASONS } from '../sse/registry.js'
+import { STREAM_HELP, type TopicMetrics } from './metrics.js'
 
 /**
  * What the library needs of a prom-client `Registry`, written out so the published types do not depend on
@@ -24,6 +25,7 @@ export interface PrometheusRegistry {
 const NAMES = [
   'fastify_views_open_connections', 'fastify_views_connections_total', 'fastify_views_events_delivered_total',
   'fastify_views_slow_closed_total', 'fastify_views_resets_total', 'fastify_views_refused_total', 'fastify_views_subscriptions',
+  'fastify_views_open_streams', 'fastify_views_streams_opened_total', 'fastify_views_streams_closed_total',
   'fastify_views_events_published_total', 'fastify_views_broker_reconnects_total', 'fastify_views_broker_active_topics'
 ]
 
@@ -66,6 +68,32 @@ export async function registerTopicMetrics (registry: PrometheusRegistry, metric
       const self = this as unknown as Settable
       self.reset()
       for (const [count, value] of Object.entries(metrics.subscriptionsByTopicCount())) self.set({ topics: count }, value)
+    }
+  })
+  new Gauge({
+    name: 'fastify_views_open_streams', help: STREAM_HELP.open, labelNames: ['route'], registers,
+    collect () {
+      const self = this as unknown as Settable
+      self.reset()
+      for (const [route, counts] of Object.entries(metrics.streams.byRoute())) self.set({ route }, counts.open)
+    }
+  })
+  new Counter({
+    name: 'fastify_views_streams_opened_total', help: STREAM_HELP.opened, labelNames: ['route'], registers,
+    collect () {
+      const self = this as unknown as Countable
+      self.reset()
+      for (const [route, counts] of Object.entries(metrics.streams.byRoute())) self.inc({ route }, counts.opened)
+    }
+  })
+  new Counter({
+    name: 'fastify_views_streams_closed_total', help: STREAM_HELP.closed, labelNames: ['route', 'reason'], registers,
+    collect () {
+      const self = this as unknown as Countable
+      self.reset()
+      for (const [route, counts] of Object.entries(metrics.streams.byRoute())) {
+        for (const reason of CLOSE_REASONS) self.inc({ route, reason }, counts.closed[reason])
+      }
     }
   })
   counter('fastify_views_events_published_total', 'Events published through this instance', () => brokerStats()?.publishedEvents)

@@ -13,7 +13,7 @@ import type { FastifyReply, FastifyRequest, FastifySchema, RouteShorthandOptions
 import { FVIEWS_ERR_BROKER_MISSING } from '../errors.js'
 import { buildRouteSchema } from '../router/schemas.js'
 import { bindView, type View } from '../views/view.js'
-import { SubscriptionView, TOPIC_ROUTE_CONFIG, type SubscriptionViewOptions } from './subscription-view.js'
+import { FIXED_TOPICS_CONFIG, SubscriptionView, TOPIC_ROUTE_CONFIG, type SubscriptionViewOptions } from './subscription-view.js'
 
 export type SubscribeToEventsOptions = SubscriptionViewOptions
 
@@ -47,7 +47,8 @@ export function subscribeToEvents (options: SubscribeToEventsOptions = {}): Subs
     // The stream options a ViewRouter gives every stream route (lib/sse/route-options.ts streamRouteOptions).
     compress: false,
     exposeHeadRoute: false,
-    config: { [TOPIC_ROUTE_CONFIG]: true } as any,
+    // A fixed list is checked at app.ready() against the broker's catalog (lib/app/topics-setup.ts), unless the route has its own.
+    config: { [TOPIC_ROUTE_CONFIG]: true, ...(options.topics !== undefined && options.catalog === undefined ? { [FIXED_TOPICS_CONFIG]: options.topics } : {}) } as any,
     serializerCompiler: refuseOutsideThePlugin,
     schema,
     handler: function subscribeToEventsHandler (request: FastifyRequest, reply: FastifyReply) {

@@ -17,7 +17,7 @@ import { Type, type TObject } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BadRequestError, ForbiddenError, InternalServerError, ServiceUnavailableError } from '../http-errors.js'
 import { DEFAULT_HEARTBEAT_SECONDS, RETRY_AFTER_BUSY_SECONDS } from '../defaults.js'
-import { FVIEWS_ERR_AUTHORIZE_FAILED, FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_OPTION_INVALID, FVIEWS_ERR_TOPIC_FORBIDDEN, FVIEWS_ERR_TOPIC_INVALID, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
+import { FVIEWS_ERR_AUTHORIZE_FAILED, FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_BROKER_UNAVAILABLE, FVIEWS_ERR_OPTION_INVALID, FVIEWS_ERR_ROUTE_TOPIC_UNKNOWN, FVIEWS_ERR_TOPIC_FORBIDDEN, FVIEWS_ERR_TOPIC_INVALID, FVIEWS_ERR_TOPIC_UNKNOWN } from '../errors.js'
 import { View } from '../views/view.js'
 import type { RouteSpec } from '../views/route-spec.js'
 import { collectActions } from '../views/route-tags.js'
@@ -115,6 +115,23 @@ export function attachTopicRuntime (app: FastifyInstance, runtime: TopicRuntime)
 /** Whether subscriptions of `instance` find a broker: the startup check of routes marked TOPIC_ROUTE_CONFIG. */
 export function hasTopicBroker (instance: FastifyInstance): boolean {
   return instance[kTopicRuntime] !== undefined || (instance as { broker?: Broker }).broker !== undefined
+}
+
+/** Route config key: the fixed topic list of a route without a catalog of its own, checked at startup against the broker's. */
+export const FIXED_TOPICS_CONFIG = 'fastifyViewsFixedTopics'
+
+/**
+ * A fixed topic list checked against the catalog of the broker behind `instance`, at startup: the broker
+ * (and its catalog) is only known then, and a name it refuses would otherwise be a 400 on every request.
+ */
+export function checkFixedTopics (instance: FastifyInstance, where: string, topics: readonly string[]): void {
+  const broker = instance[kTopicRuntime]?.broker ?? (instance as { broker?: Broker }).broker
+  const catalog = broker?.catalog
+  if (catalog === undefined) return
+  for (const topic of topics) {
+    const resolved = catalog.resolve(topic)
+    if ('problem' in resolved) throw new FVIEWS_ERR_ROUTE_TOPIC_UNKNOWN(where, printableTopic(topic), resolved.problem)
+  }
 }
 
 // An app that only decorated `broker` gets a default runtime, one per broker.
@@ -380,7 +397,10 @@ export function SubscriptionView<C extends AnyTopicCatalog | undefined = undefin
         stream: true,
         mountOptions: mountStream,
         routeOptions: { config: { [TOPIC_ROUTE_CONFIG]: true, ...(catalog === undefined ? {} : { [CATALOG_DOCUMENTED_CONFIG]: true }) } as any },
-        checkAtStartup: (instance, where) => { if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(where) },
+        checkAtStartup: (instance, where) => {
+          if (!hasTopicBroker(instance)) throw new FVIEWS_ERR_BROKER_MISSING(where)
+          if (catalog === undefined && options.topics !== undefined) checkFixedTopics(instance, where, options.topics)
+        },
         schema: {
           querystring,
           headers: ResumeHeaders,

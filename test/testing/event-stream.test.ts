@@ -185,6 +185,13 @@ t.test('argument errors', async (t) => {
   await t.rejects(openEventStream(app, 'events'), { name: 'TypeError', message: "openEventStream: the path must start with '/', got \"events\"" })
   const stream = await openEventStream(app, '/events?topic=a')
   t.teardown(() => stream.close())
-  await t.rejects(stream.take(-1), { name: 'TypeError', message: 'openEventStream: take() needs a count >= 0, got -1' })
-  t.same(await stream.take(0), [])
+  // A count that is not a whole number of events >= 1 is refused at the call, naming the argument.
+  for (const [count, shown] of [[1.5, '1.5'], [0, '0'], [-1, '-1'], [NaN, 'NaN'], [Infinity, 'Infinity'], ['3', '"3"'], [undefined, 'undefined']] as const) {
+    await t.rejects(stream.take(count as number), {
+      name: 'TypeError',
+      message: `openEventStream: take(count): 'count' is how many events to wait for, a whole number >= 1 (e.g. take(3)); got ${shown}`
+    }, `take(${shown})`)
+  }
+  await stream.next('subscribed')
+  t.equal(stream.events.length, 1, 'a refused take() read nothing')
 })

@@ -7,7 +7,7 @@
 import t from 'tap'
 import { Type } from '@sinclair/typebox'
 import {
-  APIView, createApp, defineTopics, MemoryBroker, publishEvent, SubscriptionView, ViewRouter,
+  APIView, createApp, defineTopics, MemoryBroker, publishEvent, subscribeToEvents, SubscriptionView, ViewRouter,
   type Broker, type CatalogTopic
 } from '../../lib/index.js'
 import { RedisBroker } from '../../lib/redis.js'
@@ -239,4 +239,53 @@ t.test('a fixed topic list is checked against the catalog at definition; createA
   t.teardown(() => app.close())
   t.equal(app.broker.catalog, topics)
   await t.rejects(app.broker.publish('nope', 'x', {}), { code: 'FVIEWS_ERR_TOPIC_UNKNOWN' })
+})
+
+t.test('two templates that can match one name are refused when defined, naming both, a shared name and the fix', async (t) => {
+  const fix = "so a name would belong to whichever was declared first. Make their fixed text differ (e.g. 'user:{id}' and 'user-by-name:{name}'), or declare one template"
+  const x = { events: { x: Task } }
+  const cases: Array<[Record<string, unknown>, string, string, string]> = [
+    [{ 'user:{id}': { params: Type.Object({ id: Type.Integer() }), events: { x: Task } }, 'user:{name}': x }, 'user:{id}', 'user:{name}', 'user:x'],
+    [{ 'a{x}': x, '{y}b': x }, 'a{x}', '{y}b', 'ab'],
+    [{ 'org:{org}:team:{team}': x, 'org:{org}:{kind}:red': x }, 'org:{org}:team:{team}', 'org:{org}:{kind}:red', 'org:x:team:red'],
+    [{ announcements: x, 'room:{id}': x, 'room:{id}x': x }, 'room:{id}', 'room:{id}x', 'room:yx'],
+    [{ 'task-{id}': x, 'task-{a}-{b}': x }, 'task-{id}', 'task-{a}-{b}', 'task-x-x']
+  ]
+  for (const [definition, first, second, shared] of cases) {
+    const message = `Topic catalog templates '${first}' and '${second}' overlap: both match '${shared}', ${fix}`
+    t.throws(() => defineTopics(definition as any), { code: 'FVIEWS_ERR_TOPIC_CATALOG_OVERLAP', message }, message)
+  }
+  // Templates no name can match twice are accepted: a parameter never takes a ':', and fixed text differs.
+  const apart = defineTopics({ 'task:{id}': x, 'task:{id}:comments': x, 'user:{id}': x, 'user-by-name:{name}': x, 'org:{org}:team:{team}': x, 'task:archive': x })
+  t.same(apart.resolve('task:7:comments'), { name: 'task:7:comments', template: 'task:{id}:comments', params: { id: '7' } })
+  // A fixed name beside a template that also matches it: the exact name wins, whatever the order.
+  t.same(apart.resolve('task:archive'), { name: 'task:archive', template: 'task:archive', params: {} })
+  t.same(apart.resolve('user-by-name:ann'), { name: 'user-by-name:ann', template: 'user-by-name:{name}', params: { name: 'ann' } })
+})
+
+t.test('a fixed topic list outside the broker\'s catalog fails app.ready(), naming the route, the topic and the fix', async (t) => {
+  const unknown = "which the app's topic catalog refuses (not in the topic catalog (it declares 'task:{id}', 'announcements', 'org:{org}:team:{team}')): declare it in defineTopics(), or correct the route's 'topics'"
+  const app = await createApp({ env: {}, fastify: { logger: false }, topics })
+  app.get('/news', subscribeToEvents({ topics: ['announcements', 'anouncements'] }))
+  await t.rejects(async () => { await app.ready() }, { code: 'FVIEWS_ERR_ROUTE_TOPIC_UNKNOWN', message: `Route GET /news subscribes to topic 'anouncements', ${unknown}` })
+  await app.close()
+
+  const viewApp = await createApp({ env: {}, fastify: { logger: false }, topics })
+  await viewApp.register(new ViewRouter().registerView(SubscriptionView({ topics: ['task:x'] }), { prefix: '/task-x' }).plugin)
+  await t.rejects(async () => { await viewApp.ready() }, {
+    code: 'FVIEWS_ERR_ROUTE_TOPIC_UNKNOWN',
+    message: "Route GET /task-x of view TopicSubscription subscribes to topic 'task:x', which the app's topic catalog refuses (it matches 'task:{id}', but parameter id expected integer): declare it in defineTopics(), or correct the route's 'topics'"
+  })
+  await viewApp.close()
+
+  // Names the catalog knows start, and stream.
+  const good = await createApp({ env: {}, fastify: { logger: false }, topics })
+  t.teardown(() => good.close())
+  good.get('/news', subscribeToEvents({ topics: ['announcements', 'task:7'] }))
+  await good.register(new ViewRouter().registerView(SubscriptionView({ topics: ['org:acme:team:red'] }), { prefix: '/red' }).plugin)
+  const base = await listen(good)
+  const stream = await openStream(base, '/news')
+  t.teardown(() => stream.body.close())
+  await stream.body.until('event: subscribed\n')
+  t.equal(stream.status, 200)
 })

@@ -376,9 +376,10 @@ async function measureHeap (file: string): Promise<Array<[string, Aggregate]>> {
 const names = opts.servers!.split(',').filter((name) => name !== '')
 const rows: string[] = []
 for (const name of names) {
-  const def = servers.find((server) => server.name === name)
+  // A name of bench/servers.ts, or a file under bench/ (a prototype: bench/prototypes/).
+  const def = name.endsWith('.ts') ? { name, file: name } : servers.find((server) => server.name === name)
   if (def === undefined) throw new Error(`unknown server ${name} (bench/servers.ts)`)
-  if (def.redis === true) throw new Error(`${name} needs a redis-server: not supported here`)
+  if ('redis' in def && def.redis === true) throw new Error(`${name} needs a redis-server: not supported here`)
   if (!opts['snapshot-only']) {
     const { rss, heap, n } = await measureRss(def.file)
     rows.push(`| ${name} | ${n} | ${kb(rss)} | ${kb(heap)} |`)

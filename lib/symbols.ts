@@ -62,6 +62,17 @@ declare global {
  */
 export const kPushTarget: unique symbol = Symbol('fastify-views.push-target')
 
+/**
+ * What a `broker.subscribe()` iterator that pushes (kPushTarget) answers the pump's `next()` with, as an
+ * item's value: the pump stops pulling. Nothing then waits per connection - no pending `next()` promise
+ * chain from the subscription through the view's generator to a suspended pump (~1 KB per relay
+ * connection, bench/memory-breakdown.ts) - and the generator stays paused at its `yield*`, where the
+ * stream's `return()` finds it when the stream ends (its `finally` runs, as before). The pump pulls again
+ * when the subscription calls the target's `resume()`: it failed, and its next `next()` throws the failure
+ * into the generator, as the pull path would.
+ */
+export const kPushParked: unique symbol = Symbol('fastify-views.push-parked')
+
 /** A stream's push side, as a topic subscription sees it (see kPushTarget). */
 export interface PushTarget {
   /** The subscription pushes from now on; the stream closes its connection past `budgetBytes` unsent. */
@@ -80,6 +91,8 @@ export interface PushTarget {
   control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): void
   /** Backpressure for a replay, as SubscriptionSink.ready. */
   ready (): Promise<void> | undefined
+  /** The subscription failed: the stream's pump, parked (kPushParked), pulls again to meet the failure. */
+  resume (): void
 }
 
 export interface PushProbe {

@@ -11,7 +11,7 @@
  * single event, and failing it failed every consumer that keeps up (issue 11 #2).
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
-import { kCloseAsSlow, kControlData, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
+import { kCloseAsSlow, kControlData, kPushParked, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
 import type { TopicSource } from './contract.js'
 import type { BrokerMessage, MessageRun } from './message.js'
 import type { TurnClock } from './turn-clock.js'
@@ -60,13 +60,18 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   private room: (() => void) | undefined
   /** The event stream this subscription pushes into (see kPushTarget), when its pump reached it. */
   private target: PushTarget | undefined
+  /** The signal's 'abort' listener. Assigned, not a class field: see EventStream's constructor. */
+  private readonly onAbort: (() => void) | undefined
 
   constructor (broker: TopicSource, topics: readonly string[], options: SubscribeOptions = {}) {
     this.subscription = new Subscription(broker, topics, this, { lastEventId: options.lastEventId, budgetBytes: options.budgetBytes })
     this.signal = options.signal
     this.budgetBytes = options.budgetBytes ?? DEFAULT_BUDGET_BYTES
     this.clock = broker.turns
-    this.signal?.addEventListener('abort', this.stop, { once: true })
+    if (this.signal !== undefined) {
+      this.onAbort = () => this.stop()
+      this.signal.addEventListener('abort', this.onAbort, { once: true })
+    }
   }
 
   [Symbol.asyncIterator] (): this { return this }
@@ -78,6 +83,8 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
       const target = (probe as { [kPushTarget]?: PushTarget } | undefined)?.[kPushTarget]
       if (target !== undefined) {
         this.target = target
+        // Nothing is queued from now on: let go of what the queue grew (an array grown by push keeps its slots).
+        this.queue.length = 0
         target.attach(this.budgetBytes)
       }
     }
@@ -89,10 +96,9 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
         this.subscription.start().catch((error) => this.fail(error))
       }
     }
-    // Pushing: this call resolves when the subscription ends (its stream closed), or throws its failure.
-    while (this.target !== undefined && !this.finished && this.failure === undefined) {
-      await new Promise<void>((resolve) => { this.wake = resolve })
-    }
+    // Pushing: the pump is told to stop pulling (kPushParked); it pulls again only when the subscription
+    // failed (fail() resumes it), and then meets the failure below.
+    if (this.target !== undefined && !this.finished && this.failure === undefined) return { value: kPushParked as unknown as TopicEvent<T>, done: false }
     while (true) {
       const entry = this.queue.shift()
       if (entry !== undefined) {
@@ -199,14 +205,15 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     this.failure = error as Error
     this.freeRoom()
     this.notify()
+    this.target?.resume()
   }
 
-  private readonly stop = (): void => {
+  private stop (): void {
     if (this.finished) return
     this.finished = true
     this.subscription.close()
     this.queue.length = 0
-    this.signal?.removeEventListener('abort', this.stop)
+    if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
     this.freeRoom()
     this.notify()
   }

@@ -84,6 +84,11 @@ export type StreamResponse = Pick<ServerResponse, 'write' | 'end' | 'destroy' | 
   socket?: { destroySoon?: () => void, write?: (chunk: Buffer) => boolean } | null
 }
 
+// One object per HTTP version, not one per connection (they are copied into each head).
+const CHUNKED_HEADERS: Readonly<Record<string, string>> = Object.freeze({ connection: 'keep-alive', 'transfer-encoding': 'chunked' })
+const CLOSE_HEADERS: Readonly<Record<string, string>> = Object.freeze({ connection: 'close' })
+const HTTP2_HEADERS: Readonly<Record<string, string>> = Object.freeze({})
+
 export interface Connection {
   /** Headers this HTTP version needs on an event stream (none on HTTP/2, which forbids them). */
   readonly headers: Readonly<Record<string, string>>
@@ -94,16 +99,12 @@ export interface Connection {
 }
 
 /**
- * HTTP/1.1: the head declares `transfer-encoding: chunked` itself (Node then frames `res.write()`s as
- * chunks, and ends with the last chunk), so the connection knows the framing without reading Node's
- * private `chunkedEncoding`. Held frames go to the socket as one ready chunk: the response's own chunked
- * write would cost four socket writes (size, CRLF, data, CRLF) and a copy of the size line per stream.
- * The socket is the response's while `response.socket` is set (Node assigns it when the response is the
- * one being sent - a pipelined one waits - and clears it when it finishes): no `socket._httpMessage`.
+ * What every adapter shares: the response, its unsent bytes (Node counts the socket's queue and the
+ * response's own), and a turn's held frames written through the response, which frames them.
  */
-class ChunkedConnection implements Connection {
-  readonly headers = { connection: 'keep-alive', 'transfer-encoding': 'chunked' }
-  private readonly response: StreamResponse
+abstract class ResponseConnection implements Connection {
+  abstract readonly headers: Readonly<Record<string, string>>
+  protected readonly response: StreamResponse
 
   constructor (response: StreamResponse) {
     this.response = response
@@ -114,6 +115,22 @@ class ChunkedConnection implements Connection {
   }
 
   writeHeld (held: HeldFrames): void {
+    this.response.write(held.joined())
+  }
+}
+
+/**
+ * HTTP/1.1: the head declares `transfer-encoding: chunked` itself (Node then frames `res.write()`s as
+ * chunks, and ends with the last chunk), so the connection knows the framing without reading Node's
+ * private `chunkedEncoding`. Held frames go to the socket as one ready chunk: the response's own chunked
+ * write would cost four socket writes (size, CRLF, data, CRLF) and a copy of the size line per stream.
+ * The socket is the response's while `response.socket` is set (Node assigns it when the response is the
+ * one being sent - a pipelined one waits - and clears it when it finishes): no `socket._httpMessage`.
+ */
+class ChunkedConnection extends ResponseConnection {
+  readonly headers = CHUNKED_HEADERS
+
+  override writeHeld (held: HeldFrames): void {
     const socket = this.response.socket
     if (socket?.write !== undefined) socket.write(held.chunk())
     else this.response.write(held.joined())
@@ -124,41 +141,19 @@ class ChunkedConnection implements Connection {
  * HTTP/1.0 has no chunked encoding: the body is the bytes until the connection closes (RFC 9112 §6.3,
  * item 8), so the head says `connection: close` rather than promise a keep-alive it cannot keep.
  */
-class CloseDelimitedConnection implements Connection {
-  readonly headers = { connection: 'close' }
-  private readonly response: StreamResponse
-
-  constructor (response: StreamResponse) {
-    this.response = response
-  }
-
-  unsentBytes (): number {
-    return this.response.writableLength ?? 0
-  }
-
-  writeHeld (held: HeldFrames): void {
-    this.response.write(held.joined())
-  }
+class CloseDelimitedConnection extends ResponseConnection {
+  readonly headers = CLOSE_HEADERS
 }
 
 /**
  * HTTP/2 (the compatibility API): connection-specific headers are forbidden (RFC 9113 §8.2.2; Node warns
  * and drops them), the stream frames DATA itself, and unsent bytes are the HTTP/2 stream's.
  */
-class Http2Connection implements Connection {
-  readonly headers = {}
-  private readonly response: StreamResponse
+class Http2Connection extends ResponseConnection {
+  readonly headers = HTTP2_HEADERS
 
-  constructor (response: StreamResponse) {
-    this.response = response
-  }
-
-  unsentBytes (): number {
+  override unsentBytes (): number {
     return this.response.stream?.writableLength ?? 0
-  }
-
-  writeHeld (held: HeldFrames): void {
-    this.response.write(held.joined())
   }
 }
 

@@ -20,7 +20,8 @@ export interface RelayEncoding {
   frames: SharedFrames
 }
 
-class RelayPush implements PushTarget {
+/** The push side of one stream; also the probe its pump hands the source (PushProbe), so one object, not two. */
+class RelayPush implements PushTarget, PushProbe {
   private readonly stream: EventStream
   private readonly encoding: RelayEncoding
   private budgetBytes = Infinity
@@ -28,6 +29,10 @@ class RelayPush implements PushTarget {
   constructor (stream: EventStream, encoding: RelayEncoding) {
     this.stream = stream
     this.encoding = encoding
+  }
+
+  get [kPushTarget] (): PushTarget {
+    return this
   }
 
   attach (budgetBytes: number): void {
@@ -91,9 +96,13 @@ class RelayPush implements PushTarget {
     if (this.stream.closed || this.stream.unsentBytes <= this.budgetBytes / 2) return undefined
     return this.stream.whenWritable()
   }
+
+  resume (): void {
+    this.stream.resumePull()
+  }
 }
 
 /** What a stream passes to its source's `next()`, so a topic subscription reached by it can push. */
 export function relayProbe (stream: EventStream, encoding: RelayEncoding): PushProbe {
-  return { [kPushTarget]: new RelayPush(stream, encoding) }
+  return new RelayPush(stream, encoding)
 }

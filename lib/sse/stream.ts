@@ -14,7 +14,7 @@
  *   has no single payload to hand them, and the one thing they would do to it - compress - is wrong.
  *
  * Frames arrive in one of two ways:
- * - pull: `pull(iterator, encode)` - a generator is advanced only when the response has room, so a
+ * - pull: `pull(iterator, encoding)` - a generator is advanced only when the response has room, so a
  *   client that stops reading pauses the generator;
  * - push: `write(frame)` - fan-out writes frames framed once for many streams; a stream whose client has
  *   not taken more than its byte budget is closed (the client resumes from history), so fan-out never
@@ -25,7 +25,7 @@
  * finished or failed. Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { kCloseAsSlow } from '../symbols.js'
+import { kCloseAsSlow, kPushParked } from '../symbols.js'
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { connectionFor, type Connection, type HeldFrames, type StreamResponse } from './connection.js'
 import { encodeComment, encodeFrame } from './encoder.js'
@@ -73,6 +73,16 @@ export interface StartOptions {
 
 export type { CloseReason }
 
+/**
+ * How a pull-mode stream frames its source's items, and what it writes instead when the source fails (an
+ * error frame, or nothing). An object rather than two closures: one per connection either way, and an
+ * object is the smaller (see bench/memory-breakdown.ts).
+ */
+export interface PullEncoding<T> {
+  encode (item: T): string | Buffer
+  error (error: unknown): string | undefined
+}
+
 /** The response as far as a stream uses it (HTTP/2's compatibility response cannot be corked). */
 type Response = StreamResponse & { cork?: () => void, uncork?: () => void }
 
@@ -110,13 +120,16 @@ export class EventStream implements RegisteredStream {
   /** Pull mode: frames of this turn not yet handed to the response (written in one piece). */
   private pending = ''
   private roomWaiters: Array<() => void> | undefined
+  /** Wakes the room waiters (a 'drain' listener or a timer); made on the first wait. */
+  private onRoom: (() => void) | undefined
   // Pull mode.
   private source: AsyncIterator<unknown> | undefined
-  private encode: ((item: unknown) => string | Buffer) | undefined
-  private onSourceError: ((error: unknown) => string | undefined) | undefined
+  private encoding: PullEncoding<unknown> | undefined
   /** Passed to every `next()` of the source: a topic subscription reached by it pushes (relay-push.ts). */
   private probe: unknown
   private sourceDone = false
+  /** The source pushes (kPushParked): the pump stopped pulling until resumePull(). */
+  private parked = false
 
   constructor (request: FastifyRequest, reply: FastifyReply, registry?: StreamRegistry) {
     this.request = request
@@ -125,8 +138,12 @@ export class EventStream implements RegisteredStream {
     this.connection = connectionFor(request, this.raw)
     this.registry = registry
     // The only reliable end-of-connection signal (request.signal and onRequestAbort fire too early or
-    // not at all, fastify#4690); it also fires when the client leaves before the stream started.
-    this.raw.once('close', () => this.terminate(this.closeReason ?? 'client'))
+    // not at all, fastify#4690); it also fires when the client leaves before the stream started. `on`,
+    // not `once`: a response closes once and terminate() runs once, and once()'s wrapper and its state
+    // would be two more objects per connection. The listener is an inline arrow, never a class field:
+    // those are closures per instance (and, under tsx's keepNames, each with a 256-byte property
+    // dictionary for its `name`; see bench/memory-breakdown.ts).
+    this.raw.on('close', () => this.terminate(this.closeReason ?? 'client'))
   }
 
   /**
@@ -146,7 +163,7 @@ export class EventStream implements RegisteredStream {
   get signal (): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController()
-      this.controller.signal[kCloseAsSlow] = this.closeAsSlow
+      this.controller.signal[kCloseAsSlow] = (error) => this.closeAsSlow(error)
       if (this.terminated || (this.closeReason !== undefined && this.closeReason !== 'finished')) this.controller.abort(this.closeReason)
     }
     return this.controller.signal
@@ -165,7 +182,9 @@ export class EventStream implements RegisteredStream {
   /** Runs once when the connection is gone (a lighter `signal` listener, for per-connection bookkeeping). */
   onClose (listener: (reason: CloseReason) => void): void {
     if (this.terminated) { listener(this.closeReason ?? 'client'); return }
-    (this.closeListeners ??= []).push(listener)
+    // A literal of one: an array grown from empty by push() reserves 17 slots.
+    if (this.closeListeners === undefined) this.closeListeners = [listener]
+    else this.closeListeners.push(listener)
   }
 
   /** Bytes written that the client has not taken yet, with this turn's held frames. */
@@ -180,8 +199,9 @@ export class EventStream implements RegisteredStream {
       if (this.roomWaiters === undefined) {
         this.roomWaiters = []
         // 'drain' only comes after a write was refused; below the high-water mark, look again shortly.
-        if (this.raw.writableNeedDrain === false) setTimeout(this.freeRoom, 10).unref()
-        else this.raw.once('drain', this.freeRoom)
+        const wake = this.onRoom ??= () => this.freeRoom()
+        if (this.raw.writableNeedDrain === false) setTimeout(wake, 10).unref()
+        else this.raw.once('drain', wake)
       }
       this.roomWaiters.push(resolve)
     })
@@ -214,13 +234,19 @@ export class EventStream implements RegisteredStream {
     return this
   }
 
-  /** Pull mode: frames come from `source`, one `encode` per item, only as fast as the client reads. */
-  pull<T> (source: AsyncIterator<T>, encode: (item: T) => string | Buffer, onError: (error: unknown) => string | undefined, probe?: unknown): this {
+  /** Pull mode: frames come from `source`, one `encoding.encode()` per item, only as fast as the client reads. */
+  pull<T> (source: AsyncIterator<T>, encoding: PullEncoding<T>, probe?: unknown): this {
     this.source = source
     this.probe = probe
-    this.encode = encode as (item: unknown) => string | Buffer
-    this.onSourceError = onError
+    this.encoding = encoding as PullEncoding<unknown>
     return this
+  }
+
+  /** A relay that pushes and parked the pump (kPushParked) failed: pull again, to meet the failure. */
+  resumePull (): void {
+    if (!this.parked || this.closed) return
+    this.parked = false
+    void this.pump()
   }
 
   /** Push mode: unsent bytes beyond which the connection is closed as too slow (a relay that switched to push). */
@@ -367,7 +393,7 @@ export class EventStream implements RegisteredStream {
 
   private async pump (): Promise<void> {
     const source = this.source as AsyncIterator<unknown>
-    const encode = this.encode as (item: unknown) => string | Buffer
+    const encoding = this.encoding as PullEncoding<unknown>
     const next = source.next.bind(source) as (probe: unknown) => Promise<IteratorResult<unknown>>
     const probe = this.probe
     /** Characters written since the loop last gave the event loop a turn. */
@@ -376,12 +402,17 @@ export class EventStream implements RegisteredStream {
       while (true) {
         const item = await next(probe)
         if (this.closed) return
+        if (item.value === kPushParked && item.done !== true) {
+          // The source pushes from now on: nothing waits on its behalf until it resumes the pump.
+          this.parked = true
+          return
+        }
         if (item.done === true) {
           this.sourceDone = true
           this.end('finished')
           return
         }
-        const frame = encode(item.value)
+        const frame = encoding.encode(item.value)
         this.lastWrite = Date.now()
         // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
         // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.
@@ -424,7 +455,7 @@ export class EventStream implements RegisteredStream {
    * a clean end would wait behind the bytes the client does not read, and keep its socket and its place in
    * the registry for good (issue 11 #3): the connection is dropped, and the client resumes from history.
    */
-  private readonly closeAsSlow = (error: Error): void => {
+  private closeAsSlow (error: Error): void {
     if (this.closed) return
     this.request.log.warn({ err: error }, 'event stream closed: the client reads too slowly')
     this.close('slow')
@@ -433,7 +464,7 @@ export class EventStream implements RegisteredStream {
   /** Nothing invalid goes on the wire: the error handler gives the frame to send instead, then the stream ends. */
   private fail (error: unknown): void {
     this.flush()
-    const frame = this.onSourceError?.(error)
+    const frame = this.encoding?.error(error)
     if (frame !== undefined) this.raw.write(frame)
     this.end('error')
   }
@@ -446,7 +477,7 @@ export class EventStream implements RegisteredStream {
     this.source.return?.()?.catch?.(() => {})
   }
 
-  private readonly freeRoom = (): void => {
+  private freeRoom (): void {
     const waiters = this.roomWaiters
     this.roomWaiters = undefined
     if (waiters !== undefined) for (const wake of waiters) wake()
@@ -461,7 +492,7 @@ export class EventStream implements RegisteredStream {
     if (this.admitted) this.registry?.release()
     this.controller?.abort(this.closeReason)
     this.stopSource()
-    this.raw.off('drain', this.freeRoom)
+    if (this.onRoom !== undefined) this.raw.off('drain', this.onRoom)
     this.freeRoom()
     if (this.closeReason === 'client' && this.started) {
       // Fastify's request log does not cover a client abort (fastify#6208): say so here.

@@ -67,16 +67,91 @@ function checkStreamSettings (definition: SSERouteDefinition, where: string): vo
   }
 }
 
+/** What a route's streams share: the compiled event schemas, and what was encoded once for all of them. */
+interface RouteEncoding {
+  events: ReturnType<typeof compileEvents>
+  /** Event names this route has already framed (a name is scanned for CR/LF/NUL once). */
+  safeNames: Set<string>
+  /** Data of shared messages (a broker message relayed to many clients) as this route serialised it. */
+  serializedShared: WeakMap<object, { event: string | undefined, data: string }>
+  /** Frames of shared messages pushed by relayed subscriptions (relay-push.ts), one per message and route. */
+  frames: SharedFrames
+}
+
+type EventIdView = View & { eventId?: (event: ServerSentEvent) => unknown }
+
+/**
+ * One stream's encoding, for its pull loop (`encode`, `error`) and for a relayed subscription's push side
+ * (`event`, `control`, `frames`: a broker subscription the view returns or yield*s pushes through the same
+ * encoding, relay-push.ts). One object per connection rather than closures over the handler's scope:
+ * closures are what a connection holds many of (and under tsx each named one carries a property
+ * dictionary for its `name`; see bench/memory-breakdown.ts).
+ */
+class StreamEncoding implements RelayEncoding {
+  readonly frames: SharedFrames
+  private readonly route: RouteEncoding
+  private readonly view: EventIdView
+  private readonly request: FastifyRequest
+  /** The view has its own eventId(), not the generated UUIDs. */
+  private readonly custom: boolean
+
+  constructor (route: RouteEncoding, view: EventIdView, request: FastifyRequest) {
+    this.route = route
+    this.frames = route.frames
+    this.view = view
+    this.request = request
+    this.custom = typeof view.eventId === 'function' && (view.eventId as { [kGeneratedIds]?: boolean })[kGeneratedIds] !== true
+  }
+
+  encode (item: ServerSentEvent): string {
+    if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
+    const { events, safeNames, serializedShared } = this.route
+    const event = item.event
+    const carried = (item as { [kSerializedData]?: { data: unknown } })[kSerializedData]
+    const control = (item as { [kControlData]?: unknown })[kControlData]
+    let data: string
+    if (control !== undefined && control === item.data && (event === 'subscribed' || event === 'reset')) {
+      // The library's own control document, relayed unchanged: framed as written (see kControlData).
+      data = JSON.stringify(control)
+    } else if (carried !== undefined && carried.data === item.data) {
+      // Validated and serialised once per message and route, whatever the number of clients.
+      const done = serializedShared.get(carried)
+      if (done !== undefined && done.event === event) data = done.data
+      else {
+        data = events.serialize(event, item.data)
+        serializedShared.set(carried, { event, data })
+      }
+    } else {
+      data = events.serialize(event, item.data)
+    }
+    // Generated UUIDs and event names already seen are known to be safe: only new text is scanned.
+    const generated = item.id === undefined && !this.custom
+    const id = item.id !== undefined ? item.id : this.custom ? this.view.eventId!(item) : uuidv7()
+    const knownEvent = event === undefined || safeNames.has(event)
+    const frame = encodeEvent(id as string | number | undefined, event, item.retry, data, events.raw(event), generated, knownEvent)
+    if (!knownEvent && safeNames.size < 256) safeNames.add(event as string)
+    return frame
+  }
+
+  /** The frame that replaces a failure of the source once streaming has begun. */
+  error (error: unknown): string | undefined {
+    return errorFrame(this.request, error)
+  }
+
+  event (source: { readonly event: string, readonly data: unknown }, id: string): string {
+    return this.encode({ event: source.event, data: source.data, id, [kSerializedData]: source } as unknown as ServerSentEvent)
+  }
+
+  control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): string {
+    return this.encode({ event, data, id, [kControlData]: data } as unknown as ServerSentEvent)
+  }
+}
+
 export function sseEndpoint (options: EndpointOptions): RouteSpec {
   const { definition } = options
   const events = compileEvents(definition, options.where)
   checkStreamSettings(definition, options.where)
-  /** Event names this route has already framed (a name is scanned for CR/LF/NUL once). */
-  const safeNames = new Set<string>()
-  /** Data of shared messages (a broker message relayed to many clients) as this route serialised it. */
-  const serializedShared = new WeakMap<object, { event: string | undefined, data: string }>()
-  /** Frames of shared messages pushed by relayed subscriptions (relay-push.ts), one per message and route. */
-  const sharedFrames: SharedFrames = new WeakMap()
+  const route: RouteEncoding = { events, safeNames: new Set(), serializedShared: new WeakMap(), frames: new WeakMap() }
   const schema: OperationSchema & { params?: TObject } = {
     summary: definition.summary,
     description: definition.description,
@@ -121,48 +196,14 @@ export function sseEndpoint (options: EndpointOptions): RouteSpec {
         lastEventId: lastEventIdOf(request),
         signal: stream.signal
       }
-      const target = view as View & { signal?: AbortSignal, lastEventId?: string, retry?: number, eventId?: (event: ServerSentEvent) => unknown }
+      const target = view as EventIdView & { signal?: AbortSignal, lastEventId?: string, retry?: number }
       target.signal = context.signal
       target.lastEventId = context.lastEventId
       if (options.before !== undefined) await options.before(view, context)
       const iterable = await options.produce(view, context)
-      const custom = typeof target.eventId === 'function' && (target.eventId as { [kGeneratedIds]?: boolean })[kGeneratedIds] !== true
-      const encode = (item: ServerSentEvent): string => {
-        if (item === null || typeof item !== 'object') throw new FVIEWS_ERR_SSE_INVALID_EVENT('expected an object { event, data, id, retry }')
-        const event = item.event
-        const carried = (item as { [kSerializedData]?: { data: unknown } })[kSerializedData]
-        const control = (item as { [kControlData]?: unknown })[kControlData]
-        let data: string
-        if (control !== undefined && control === item.data && (event === 'subscribed' || event === 'reset')) {
-          // The library's own control document, relayed unchanged: framed as written (see kControlData).
-          data = JSON.stringify(control)
-        } else if (carried !== undefined && carried.data === item.data) {
-          // Validated and serialised once per message and route, whatever the number of clients.
-          const done = serializedShared.get(carried)
-          if (done !== undefined && done.event === event) data = done.data
-          else {
-            data = events.serialize(event, item.data)
-            serializedShared.set(carried, { event, data })
-          }
-        } else {
-          data = events.serialize(event, item.data)
-        }
-        // Generated UUIDs and event names already seen are known to be safe: only new text is scanned.
-        const generated = item.id === undefined && !custom
-        const id = item.id !== undefined ? item.id : custom ? target.eventId!(item) : uuidv7()
-        const knownEvent = event === undefined || safeNames.has(event)
-        const frame = encodeEvent(id as string | number | undefined, event, item.retry, data, events.raw(event), generated, knownEvent)
-        if (!knownEvent && safeNames.size < 256) safeNames.add(event as string)
-        return frame
-      }
       const retry = target.retry ?? definition.retry
-      // A broker subscription the view returns or yield*s pushes through the same encoding (relay-push.ts).
-      const relay: RelayEncoding = {
-        event: (source, id) => encode({ event: source.event, data: source.data, id, [kSerializedData]: source } as unknown as ServerSentEvent),
-        control: (event, data, id) => encode({ event, data, id, [kControlData]: data } as unknown as ServerSentEvent),
-        frames: sharedFrames
-      }
-      stream.pull(iterable[Symbol.asyncIterator](), encode, (error) => errorFrame(request, error), relayProbe(stream, relay))
+      const encoding = new StreamEncoding(route, target, request)
+      stream.pull(iterable[Symbol.asyncIterator](), encoding, relayProbe(stream, encoding))
       stream.start({
         heartbeatSeconds: definition.heartbeatSeconds ?? registry?.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS,
         opening: retry === undefined ? undefined : { retry }

@@ -7,7 +7,8 @@
  */
 import t from 'tap'
 import { Type, type Static } from '@sinclair/typebox'
-import { ServerSideEventsView } from '../../lib/index.js'
+import { MemoryBroker, ServerSideEventsView } from '../../lib/index.js'
+import { kPushParked, kPushTarget, type PushTarget } from '../../lib/symbols.js'
 import { StreamReader } from '../helpers/stream-reader.js'
 import { until } from '../helpers/wait.js'
 import { startApp } from '../helpers/stream-app.js'
@@ -124,4 +125,65 @@ t.test('a run of one turn with an event the schema refuses: the events before it
   await until(() => reader.ended, 'the end of the stream')
   t.same(reader.frames.map((frame) => frame.event), ['subscribed', 'note', 'error'])
   t.equal(reader.frames[1].data, '{"n":1}')
+})
+
+t.test('a pushing subscription answers the pump at once (kPushParked): no next() stays pending per connection', async (t) => {
+  const broker = new MemoryBroker()
+  t.teardown(() => broker.close())
+  const pushed: unknown[] = []
+  let resumed = 0
+  const target: PushTarget = {
+    attach: () => {},
+    event: (source) => { pushed.push(source.data) },
+    events: (_key, sources, from) => { pushed.push(...sources.slice(from).map((source) => source.data)) },
+    control: (event) => { pushed.push(event) },
+    ready: () => undefined,
+    resume: () => { resumed++ }
+  }
+  const iterator = broker.subscribe(['parked'])
+  t.equal((await iterator.next()).value?.event, 'subscribed', 'pulled until it is reached with a probe')
+  // Before: this next() stayed pending for the life of the stream (a promise chain through the view's
+  // generator to the pump, ~1 KB per connection); a bounded wait tells the two apart.
+  const answer = await Promise.race([iterator.next({ [kPushTarget]: target } as never), new Promise((resolve) => setTimeout(() => resolve('pending'), 200))])
+  t.same(answer, { value: kPushParked, done: false }, 'parked at once')
+  await broker.publish('parked', 'note', { n: 1 })
+  await broker.publish('parked', 'note', { n: 2 })
+  await until(() => pushed.length === 2, 'both pushed')
+  t.same(pushed, [{ n: 1 }, { n: 2 }], 'the events go to the target, in order, once')
+  t.same(await iterator.return(), { value: undefined, done: true })
+  await broker.publish('parked', 'note', { n: 3 })
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(pushed, [{ n: 1 }, { n: 2 }], 'nothing after return()')
+  t.equal(resumed, 0, 'an ended subscription does not resume the pump')
+})
+
+t.test('a pushing relay: the generator is paused at its yield*, and its finally runs once, signal aborted, when the client leaves or the app closes', async (t) => {
+  const log: string[] = []
+  class Tracked extends ServerSideEventsView({ data: Data, heartbeatSeconds: 0 }) {
+    async * events () {
+      const name = String((this.query as { name?: string }).name)
+      try {
+        yield * this.app.broker.subscribe<Static<typeof Note>>(['push'], { signal: this.signal })
+      } finally {
+        log.push(`${name} finally, aborted: ${String(this.signal.aborted)}`)
+      }
+    }
+  }
+  const { app, base } = await startApp(t, { views: { '/tracked': Tracked } })
+  const leaving = await StreamReader.open(base, '/tracked?name=leaving')
+  const staying = await StreamReader.open(base, '/tracked?name=staying')
+  await until(() => leaving.frames.length === 1 && staying.frames.length === 1, 'subscribed')
+  await app.broker.publish('push', 'note', { n: 1 })
+  await leaving.waitForPublished(1)
+  await staying.waitForPublished(1)
+  leaving.close()
+  await until(() => log.length === 1, 'the leaving client\'s finally')
+  t.same(log, ['leaving finally, aborted: true'])
+  await app.broker.publish('push', 'note', { n: 2 })
+  await staying.waitForPublished(2)
+  t.same(staying.published.map((frame) => JSON.parse(frame.data).n), [1, 2], 'the other stream goes on')
+  await app.close()
+  await until(() => staying.ended, 'a clean end')
+  t.same(log, ['leaving finally, aborted: true', 'staying finally, aborted: true'], 'once each')
+  t.equal(streamsOf(app).length, 0, 'unregistered')
 })

@@ -72,6 +72,8 @@ export {
   type CatalogNameOfTemplate, type IntersectionOf
 } from './broker/catalog.js'
 export { TopicMetrics } from './topics/metrics.js'
+// Every event stream's counts by route (app.topicMetrics.streams), and why a stream closed.
+export { StreamCounts, type RouteStreamCounts, type CloseReason } from './sse/registry.js'
 // Also what loads the `declare module 'fastify'` augmentation (app.broker, app.topicMetrics) for consumers.
 export type { FastifyViewsDecorations } from './augment.js'
 

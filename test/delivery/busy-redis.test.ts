@@ -56,3 +56,36 @@ for (const latencyMs of [0, 150]) {
     t.equal(proxy.connections('publisher')[0], publisher, 'the publisher connection was never renewed')
   })
 }
+
+t.test('a silent Redis still fails a burst that waited for its turn: never sent, reported not published, never delivered', async (t) => {
+  const STALL_TIMEOUT = 700
+  const proxy = await startFaultProxy(redis.port, t)
+  const instance = await startInstance(t, { redisUrl: proxy.url, app: { publishTimeoutMs: STALL_TIMEOUT, probeIntervalMs: 0 } })
+  const topic = 'silent'
+  const reader = await StreamReader.open(instance.base, eventsPath([topic]))
+  t.teardown(() => reader.close())
+  await until(() => reader.frames.length === 1, 'subscribed')
+  await until(() => proxy.connections('publisher').length === 1, 'the publisher named itself')
+  const [stalled] = proxy.connections('publisher')
+  // Commands stop on the way to Redis: 1,024 publishes are sent into the stall, the other 476 wait their turn.
+  proxy.stall({ role: 'publisher', direction: 'up' })
+  const pending = Array.from({ length: 1500 }, async (_, i) => {
+    try {
+      return `offset ${(await instance.app.broker.publish(topic, 'note', { topic, n: i + 1 })).offset}`
+    } catch (error) {
+      const { published, message } = error as { published?: unknown, message: string }
+      return `published=${String(published)}: ${message}`
+    }
+  })
+  await until(() => proxy.connections('publisher').every((connection) => connection.id !== stalled.id), 'the silent connection was renewed', 10_000)
+  proxy.resume()
+  const outcomes = await Promise.all(pending)
+  const fenced = `published=false: Event broker unavailable: publishing to '${topic}' failed: Redis did not answer within ${2 * STALL_TIMEOUT} ms; the event was not published`
+  const waited = `published=false: Event broker unavailable: publishing to '${topic}' failed: it waited to be sent while Redis answered nothing for ${STALL_TIMEOUT} ms; the event was not published`
+  t.same([...new Set(outcomes.slice(0, 1024))], [fenced], 'the 1,024 sent into the stall were fenced: not published')
+  t.same([...new Set(outcomes.slice(1024))], [waited], 'the 476 that waited for their turn were never sent: not published')
+  // At most once, exactly: none of the 1,500 ran, so the next publish takes offset 1, and it alone arrives.
+  t.equal((await instance.app.broker.publish(topic, 'note', { topic, n: 0 })).offset, 1)
+  await reader.waitForPublished(1)
+  t.same(describe(reader.frames.slice(1)), [`${topic}#0`])
+})

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { FVIEWS_ERR_BROKER_MISSING, FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { TopicMetrics } from '../topics/metrics.js'
 import { attachTopicRuntime, CATALOG_DOCUMENTED_CONFIG, catalogQuery, catalogStreamResponse, hasTopicBroker, TOPIC_ROUTE_CONFIG } from '../topics/subscription-view.js'
-import { kTopicRuntime } from '../symbols.js'
+import { kStreamRegistry, kTopicRuntime } from '../symbols.js'
 import { refuseOutsideThePlugin, subscribeToEvents } from '../topics/subscribe-to-events.js'
 import type { FastifyViewsOptions } from './plugin-options.js'
 import { VIEW_ROUTE_CONFIG } from '../router/view-router.js'
@@ -85,6 +85,7 @@ export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions)
   if (app[kTopicRuntime] !== undefined) return
   const metrics = app.hasDecorator('topicMetrics') ? app.topicMetrics : new TopicMetrics()
   if (!app.hasDecorator('topicMetrics')) app.decorate('topicMetrics', metrics)
+  metrics.streams ??= app[kStreamRegistry]
   attachTopicRuntime(app, {
     broker,
     metrics,

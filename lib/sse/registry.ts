@@ -71,6 +71,11 @@ export class StreamRegistry {
   maxStreams = Infinity
   /** Streams holding a slot: open, or admitted and still in their pre-stream step. */
   admitted = 0
+  /**
+   * Events a stream's route refused to send (its schema did not accept them): each ended its stream with an
+   * error frame carrying its id, so the client moved past it (`topicMetrics.refusedEvents`).
+   */
+  refusedEvents = 0
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0

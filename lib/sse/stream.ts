@@ -128,6 +128,8 @@ export class EventStream implements RegisteredStream {
   /** Passed to every `next()` of the source: a topic subscription reached by it pushes (relay-push.ts). */
   private probe: unknown
   private sourceDone = false
+  /** Pull mode: the loop waits for the response to drain (the client has not taken what was written). */
+  private waitingForClient = false
 
   constructor (request: FastifyRequest, reply: FastifyReply, registry?: StreamRegistry) {
     this.request = request
@@ -349,10 +351,12 @@ export class EventStream implements RegisteredStream {
   heartbeat (now: number): void {
     if (this.closeReason !== undefined || this.terminated) return
     // This turn's held frames are not the client's slowness (they have not been handed over yet). On the
-    // pull path what waits is in the relays' queues: a stream silent for a heartbeat interval has pulled
-    // nothing since, so all of it waited since an earlier turn.
+    // pull path what waits is in the relays' queues, held against the client while the loop waits for it to
+    // take what was written: a loop silent for a heartbeat interval for another reason (the process was
+    // busy, the view's generator is slow) has nothing to blame on the client, and the relay's own check at
+    // each event still bounds its queue.
     const unsent = this.connection.unsentBytes()
-    const queued = this.queuedBytes()
+    const queued = this.waitingForClient ? this.queuedBytes() : 0
     const budget = this.pullSources === undefined ? this.budgetBytes : Math.min(this.budgetBytes, this.pullBudget())
     if (unsent + queued > budget) {
       this.request.log.warn(queued === 0 ? { unsentBytes: unsent, budgetBytes: budget } : { unsentBytes: unsent, queuedBytes: queued, budgetBytes: budget }, 'event stream closed: the client reads too slowly')
@@ -428,7 +432,9 @@ export class EventStream implements RegisteredStream {
         if (!room) {
           // What was held back must go out before there can be a drain.
           this.flush()
+          this.waitingForClient = true
           await this.whenWritable()
+          this.waitingForClient = false
           if (this.closed) return
         }
         if (sinceTurn >= PULL_BATCH && this.staleBytes() === 0) {

@@ -182,14 +182,6 @@ export class EventStream implements RegisteredStream {
     return this.connection.unsentBytes() + (this.held?.bytes ?? 0)
   }
 
-  /**
-   * Everything held for the client in this process: unsent bytes, this turn's frames, and what the relays
-   * it pulls have queued for it (the pull path's buffer). Loopback's or the network's socket buffers come on top.
-   */
-  get heldBytes (): number {
-    return this.unsentBytes + this.pending.length + this.queuedBytes()
-  }
-
   /** Resolves when the response has room again (it drained), or the stream is gone. */
   whenWritable (): Promise<void> {
     if (this.terminated) return Promise.resolve()

@@ -235,6 +235,9 @@ async function checkStalled (app: FastifyInstance, base: string, path: string, s
   }
 }
 
+// Two properties of up to 110 s each: more than the suite's 120 s per file (a soak sets its own).
+if (soakRuns === undefined) t.setTimeout(240_000)
+
 const properties = (arbitrary: fc.Arbitrary<Scenario>) => async (t: Test) => {
   const redis = await startRedis({ t })
   let runs = 0

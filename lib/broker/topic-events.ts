@@ -17,7 +17,7 @@
  * topic that then fell quiet meets no later event to close it.
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
-import { kCloseAsSlow, kControlData, kPullSource, kPushTarget, kSerializedData, type PullSource, type PushTarget } from '../symbols.js'
+import { kCloseAsSlow, kControlData, kPullSource, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
 import type { TopicSource } from './contract.js'
 import type { BrokerMessage, MessageRun } from './message.js'
 import type { TurnClock } from './turn-clock.js'
@@ -49,9 +49,11 @@ export interface SubscribeOptions {
   budgetBytes?: number
 }
 
-export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<TopicEvent<T>>, SubscriptionSink, PullSource {
+// A PullSource too (structurally: the interface stays out of the public surface), for the stream it feeds.
+export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<TopicEvent<T>>, SubscriptionSink {
   private readonly subscription: Subscription
   private readonly signal: AbortSignal | undefined
+  /** @internal */
   readonly budgetBytes: number
   private readonly queue: Array<{ item: TopicEvent<T>, bytes: number }> = []
   private queuedBytes = 0
@@ -82,16 +84,26 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     this.signal?.[kPullSource]?.(this)
   }
 
-  /** True once the iteration has ended (a stream pulling it lets go of it). */
+  /**
+   * True once the iteration has ended (a stream pulling it lets go of it).
+   * @internal
+   */
   get done (): boolean {
     return this.finished
   }
 
-  /** Bytes of events queued and not taken yet (a stream pulling this iterator counts them, see kPullSource). */
+  /**
+   * Bytes of events queued and not taken yet (a stream pulling this iterator counts them, see kPullSource).
+   * @internal
+   */
   heldBytes (): number {
     return this.queuedBytes
   }
 
+  /**
+   * Of them, those queued before the last turn (see PullSource).
+   * @internal
+   */
   staleBytes (): number {
     if (this.queuedBytes === 0) return 0
     const turn = this.clock.current()
@@ -102,6 +114,10 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     return Math.max(0, this.queuedBytes - recent)
   }
 
+  /**
+   * The topic of the event with cursor `id`, when it is the last one handed out.
+   * @internal
+   */
   topicOf (id: unknown): string | undefined {
     return this.lastId !== undefined && this.lastId === id ? this.lastTopic : undefined
   }

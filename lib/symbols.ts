@@ -46,9 +46,36 @@ export const kRouteTag: unique symbol = Symbol.for('fastify-views.route-tag')
 /** On an `eventId()` method: its ids are generated UUIDs, safe without a scan (views/sse-endpoint.ts). */
 export const kGeneratedIds: unique symbol = Symbol.for('fastify-views.generated-ids')
 
+/**
+ * On an event stream's `signal`: registers a relay fed with that signal (`broker.subscribe(topics, { signal })`
+ * looped over with `for await` in a view), so the stream counts what the relay holds for its client. On the
+ * pull path the stream's own buffers stay near the response's high-water mark while the relay's queue grows:
+ * the heartbeat sweep looked at the socket alone, and a reader that stopped after a burst on a topic that then
+ * fell quiet was never closed (7-10 MB held against a 1 MiB budget, found by an outside review).
+ */
+export const kPullSource: unique symbol = Symbol('fastify-views.pull-source')
+
+/** What a relay pulled by an event stream tells the stream (see kPullSource). */
+export interface PullSource {
+  /** The relay's byte budget: the most the stream may hold for its client, the relay's queue included. */
+  readonly budgetBytes: number
+  /** True once the relay has ended (its stream lets go of it). */
+  readonly done: boolean
+  /** Bytes of events queued for the stream and not pulled yet. */
+  heldBytes (): number
+  /**
+   * Of them, those queued before the last turn of the event loop: the stream pulls them all in this turn
+   * (while the response takes them), not one piece per turn, so the pull path keeps up with sustained bursts.
+   */
+  staleBytes (): number
+  /** The topic of the event with cursor `id`, when it is the last one the relay handed out. */
+  topicOf (id: unknown): string | undefined
+}
+
 declare global {
   interface AbortSignal {
     [kCloseAsSlow]?: (error: Error) => void
+    [kPullSource]?: (source: PullSource) => void
   }
 }
 
@@ -81,13 +108,13 @@ export interface PushTarget {
    * A topic event: `source` is the shared message (its event name and parsed data), `id` its cursor for
    * this subscription; `shared` when every subscription of the route to this topic alone has that id.
    */
-  event (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean, now: number): void
+  event (source: { readonly event: string, readonly data: unknown, readonly topic?: string }, id: string, shared: boolean, now: number): void
   /**
    * Consecutive events of one topic for a subscription to it alone, `sources[from..]`, at once: `key` is
    * the same object for every subscription handed them (their frames are joined once per route), `idOf`
    * gives each one's cursor.
    */
-  events (key: object, sources: ReadonlyArray<{ readonly event: string, readonly data: unknown }>, from: number, idOf: (index: number) => string, now: number): void
+  events (key: object, sources: ReadonlyArray<{ readonly event: string, readonly data: unknown, readonly topic?: string }>, from: number, idOf: (index: number) => string, now: number): void
   control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): void
   /** Backpressure for a replay, as SubscriptionSink.ready. */
   ready (): Promise<void> | undefined

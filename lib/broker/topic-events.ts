@@ -5,13 +5,19 @@
  * The first item is the `subscribed` event (or `reset`, when the cursor cannot be honoured).
  *
  * A consumer that falls behind (its client stopped reading) buffers at most `budgetBytes` of events that
- * waited since an earlier turn of the event loop; beyond that the iterator throws FVIEWS_ERR_STREAM_SLOW,
- * the stream closes its connection, and the client resumes from history. Events of the current turn do
- * not count: a burst published with Promise.all arrives in one turn, before any consumer could take a
- * single event, and failing it failed every consumer that keeps up (issue 11 #2).
+ * waited since an earlier turn of the event loop, besides the last turn's batch; beyond that the iterator
+ * throws FVIEWS_ERR_STREAM_SLOW, the stream closes its connection, and the client resumes from history.
+ * What is not counted is what the push path does not count either (EventStream.openBatch): the current
+ * turn's events - a burst published with Promise.all arrives in one turn, before any consumer could take a
+ * single event, and failing it failed every consumer that keeps up (issue 11 #2) - and what is left of the
+ * last turn's batch, which a consumer that keeps up is still taking: a stream pulls it one piece per turn,
+ * so under sustained bursts the queue always holds most of the last burst, and counting it closed readers
+ * at full speed (found by an outside review). A stream that pulls this iterator (its signal feeds it) also
+ * counts the queue in its heartbeat sweep (see kPullSource): a consumer that stopped after a burst on a
+ * topic that then fell quiet meets no later event to close it.
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
-import { kCloseAsSlow, kControlData, kPushParked, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
+import { kCloseAsSlow, kControlData, kPullSource, kPushParked, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
 import type { TopicSource } from './contract.js'
 import type { BrokerMessage, MessageRun } from './message.js'
 import type { TurnClock } from './turn-clock.js'
@@ -43,16 +49,24 @@ export interface SubscribeOptions {
   budgetBytes?: number
 }
 
+// A PullSource too (structurally: the interface stays out of the public surface), for the stream it feeds.
 export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<TopicEvent<T>>, SubscriptionSink {
   private readonly subscription: Subscription
   private readonly signal: AbortSignal | undefined
-  private readonly budgetBytes: number
+  /** @internal */
+  readonly budgetBytes: number
   private readonly queue: Array<{ item: TopicEvent<T>, bytes: number }> = []
   private queuedBytes = 0
   private readonly clock: TurnClock
   /** The turn of the last push, and the bytes pushed in it (they do not count against the budget). */
   private turn = -1
   private turnBytes = 0
+  /** Bytes pushed in the last turn before `turn` that had events (`lastTurn`): what is left of them does not count either. */
+  private lastBatch = 0
+  private lastTurn = -1
+  /** The cursor and topic of the last event handed out (an error about it names its topic). */
+  private lastId: string | undefined
+  private lastTopic: string | undefined
   private started = false
   private finished = false
   private failure: Error | undefined
@@ -72,6 +86,45 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
       this.onAbort = () => this.stop()
       this.signal.addEventListener('abort', this.onAbort, { once: true })
     }
+    this.signal?.[kPullSource]?.(this)
+  }
+
+  /**
+   * True once the iteration has ended (a stream pulling it lets go of it).
+   * @internal
+   */
+  get done (): boolean {
+    return this.finished
+  }
+
+  /**
+   * Bytes of events queued and not taken yet (a stream pulling this iterator counts them, see kPullSource).
+   * @internal
+   */
+  heldBytes (): number {
+    return this.queuedBytes
+  }
+
+  /**
+   * Of them, those queued before the last turn (see PullSource).
+   * @internal
+   */
+  staleBytes (): number {
+    if (this.queuedBytes === 0) return 0
+    const turn = this.clock.current()
+    // The queue is taken oldest first: the newest bytes are this turn's and the last turn's.
+    let recent = 0
+    if (this.turn === turn) recent = this.turnBytes + (this.lastTurn === turn - 1 ? this.lastBatch : 0)
+    else if (this.turn === turn - 1) recent = this.turnBytes
+    return Math.max(0, this.queuedBytes - recent)
+  }
+
+  /**
+   * The topic of the event with cursor `id`, when it is the last one handed out.
+   * @internal
+   */
+  topicOf (id: unknown): string | undefined {
+    return this.lastId !== undefined && this.lastId === id ? this.lastTopic : undefined
   }
 
   [Symbol.asyncIterator] (): this { return this }
@@ -104,6 +157,8 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
       if (entry !== undefined) {
         this.queuedBytes -= entry.bytes
         if (this.room !== undefined && this.queuedBytes <= this.budgetBytes / 2) this.freeRoom()
+        this.lastId = entry.item.id
+        this.lastTopic = entry.item.topic
         return { value: entry.item, done: false }
       }
       if (this.failure !== undefined) {
@@ -174,11 +229,15 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     const size = item.id.length + bytes
     const turn = this.clock.current()
     if (turn !== this.turn) {
+      this.lastTurn = this.turn
+      this.lastBatch = this.turnBytes
       this.turn = turn
       this.turnBytes = 0
     }
-    // The queue is taken oldest first, so what is queued beyond this turn's bytes waited since an earlier turn.
-    if (this.queuedBytes - this.turnBytes > this.budgetBytes) {
+    // The queue is taken oldest first: what is queued beyond this turn's bytes waited since an earlier turn,
+    // and of that, the newest `lastBatch` bytes are the last turn's batch, which the consumer may be taking.
+    const earlier = this.queuedBytes - this.turnBytes
+    if (earlier - Math.min(this.lastBatch, earlier) > this.budgetBytes) {
       this.overflowed(new FVIEWS_ERR_STREAM_SLOW(`more than ${this.budgetBytes} bytes of events waited for the stream`))
       return
     }
@@ -194,14 +253,16 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
    */
   private overflowed (error: Error): void {
     if (this.finished) return
-    this.fail(error)
+    // The stream first, while the queue it logs is still here.
     this.signal?.[kCloseAsSlow]?.(error)
+    this.fail(error)
   }
 
   private fail (error: unknown): void {
     if (this.finished) return
     this.subscription.close()
     this.queue.length = 0
+    this.queuedBytes = 0
     this.failure = error as Error
     this.freeRoom()
     this.notify()
@@ -213,6 +274,7 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     this.finished = true
     this.subscription.close()
     this.queue.length = 0
+    this.queuedBytes = 0
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
     this.freeRoom()
     this.notify()

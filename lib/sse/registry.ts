@@ -49,6 +49,11 @@ export interface RouteStreamCounts {
  * once per stream opened and closed; read when scraped.
  */
 export class StreamCounts {
+  /**
+   * Events a stream's route refused to send (its schema did not accept them), app-wide: each ended its stream
+   * with an error frame carrying its id, so the client moved past it (`topicMetrics.refusedEvents`).
+   */
+  refusedEvents = 0
   private readonly routes = new Map<string, RouteStreamCounts>()
 
   opened (route: string): void {

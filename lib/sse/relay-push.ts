@@ -7,14 +7,22 @@
  */
 import type { PushProbe, PushTarget } from '../symbols.js'
 import { kPushTarget } from '../symbols.js'
-import type { EventStream } from './stream.js'
+import type { EventStream, RefusedEvent } from './stream.js'
+
+/** A shared message as a relay hands it over: its event name, parsed data and topic. */
+type Source = { readonly event: string, readonly data: unknown, readonly topic?: string }
+
+/** A pushed event the route's encoding refused, as the pull path reports one (the item it would have framed). */
+function refusedOf (source: Source, id: string): RefusedEvent {
+  return { item: { event: source.event, data: source.data, id }, topic: source.topic }
+}
 
 /** A route's frames of shared messages: one per message, for the cursor every solo subscription shares. */
 export type SharedFrames = WeakMap<object, { id: string, frame: Buffer }>
 
 export interface RelayEncoding {
   /** The frame of a topic event, as the pull path would write it (may throw: invalid data). */
-  event: (source: { readonly event: string, readonly data: unknown }, id: string) => string
+  event: (source: Source, id: string) => string
   /** The frame of a control event, as the pull path would write it. */
   control: (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string) => string
   frames: SharedFrames
@@ -40,20 +48,21 @@ class RelayPush implements PushTarget, PushProbe {
     this.stream.pushBudget(budgetBytes)
   }
 
-  event (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean, now: number): void {
+  event (source: Source, id: string, shared: boolean, now: number): void {
     if (this.stream.closed) return
     let frame: Buffer
     try {
       frame = this.frameOf(source, id, shared)
     } catch (error) {
-      // As on the pull path: nothing invalid goes on the wire; an error frame, then the stream ends.
-      this.stream.failWith(error)
+      // As on the pull path: nothing invalid goes on the wire; an error frame carrying the refused event's
+      // id (a resume moves past it, rather than meet it again for ever), then the stream ends.
+      this.stream.failWith(error, refusedOf(source, id))
       return
     }
     this.stream.writeShared(frame, now)
   }
 
-  events (key: object, sources: ReadonlyArray<{ readonly event: string, readonly data: unknown }>, from: number, idOf: (index: number) => string, now: number): void {
+  events (key: object, sources: readonly Source[], from: number, idOf: (index: number) => string, now: number): void {
     if (this.stream.closed) return
     const frames = this.encoding.frames
     const known = from === 0 ? frames.get(key) : undefined
@@ -62,12 +71,12 @@ class RelayPush implements PushTarget, PushProbe {
       return
     }
     const parts: Buffer[] = []
-    let failure: { error: unknown } | undefined
+    let failure: { error: unknown, refused: RefusedEvent } | undefined
     for (let i = from; i < sources.length; i++) {
       try {
         parts.push(this.frameOf(sources[i], idOf(i), true))
       } catch (error) {
-        failure = { error }
+        failure = { error, refused: refusedOf(sources[i], idOf(i)) }
         break
       }
     }
@@ -75,11 +84,11 @@ class RelayPush implements PushTarget, PushProbe {
     if (from === 0 && failure === undefined) frames.set(key, { id: '', frame: joined })
     // The events before one that does not encode go out; then its error frame, and the stream ends.
     if (parts.length > 0) this.stream.writeShared(joined, now)
-    if (failure !== undefined) this.stream.failWith(failure.error)
+    if (failure !== undefined) this.stream.failWith(failure.error, failure.refused)
   }
 
   /** The route's frame of a shared message, built once per message and route; throws when it does not encode. */
-  private frameOf (source: { readonly event: string, readonly data: unknown }, id: string, shared: boolean): Buffer {
+  private frameOf (source: Source, id: string, shared: boolean): Buffer {
     const frames = this.encoding.frames
     const known = shared ? frames.get(source) : undefined
     if (known !== undefined && known.id === id) return known.frame

@@ -25,7 +25,7 @@
  * finished or failed. Spec: https://html.spec.whatwg.org/multipage/server-sent-events.html
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { kCloseAsSlow, kPushParked } from '../symbols.js'
+import { kCloseAsSlow, kPullSource, kPushParked, type PullSource } from '../symbols.js'
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { connectionFor, type Connection, type HeldFrames, type StreamResponse } from './connection.js'
 import { encodeComment, encodeFrame } from './encoder.js'
@@ -80,7 +80,16 @@ export type { CloseReason }
  */
 export interface PullEncoding<T> {
   encode (item: T): string | Buffer
-  error (error: unknown): string | undefined
+  error (error: unknown, refused?: RefusedEvent): string | undefined
+}
+
+/**
+ * An event the route's encoding refused (its schema, a bad field): what the error frame that replaces it
+ * needs to let the client move past it, and the log to name it. `topic` when a relay handed it out.
+ */
+export interface RefusedEvent {
+  item: unknown
+  topic: string | undefined
 }
 
 /** The response as far as a stream uses it (HTTP/2's compatibility response cannot be corked). */
@@ -130,6 +139,10 @@ export class EventStream implements RegisteredStream {
   private sourceDone = false
   /** The source pushes (kPushParked): the pump stopped pulling until resumePull(). */
   private parked = false
+  /** Relays fed with this stream's signal: what they queue for the client counts too (see kPullSource). */
+  private pullSources: PullSource[] | undefined
+  /** Pull mode: the loop waits for the response to drain (the client has not taken what was written). */
+  private waitingForClient = false
 
   constructor (request: FastifyRequest, reply: FastifyReply, registry?: StreamRegistry) {
     this.request = request
@@ -164,6 +177,7 @@ export class EventStream implements RegisteredStream {
     if (this.controller === undefined) {
       this.controller = new AbortController()
       this.controller.signal[kCloseAsSlow] = (error) => this.closeAsSlow(error)
+      this.controller.signal[kPullSource] = (source) => this.addPullSource(source)
       if (this.terminated || (this.closeReason !== undefined && this.closeReason !== 'finished')) this.controller.abort(this.closeReason)
     }
     return this.controller.signal
@@ -254,9 +268,12 @@ export class EventStream implements RegisteredStream {
     this.budgetBytes = budgetBytes
   }
 
-  /** Ends the stream with the error frame its source's failures get (a pushed event that does not encode). */
-  failWith (error: unknown): void {
-    if (!this.closed) this.fail(error)
+  /**
+   * Ends the stream with the error frame its source's failures get; `refused`: a pushed event that does not
+   * encode (its frame then carries the event's id, as on the pull path).
+   */
+  failWith (error: unknown, refused?: RefusedEvent): void {
+    if (!this.closed) this.fail(error, refused)
   }
 
   /**
@@ -356,10 +373,16 @@ export class EventStream implements RegisteredStream {
    */
   heartbeat (now: number): void {
     if (this.closeReason !== undefined || this.terminated) return
-    // This turn's held frames are not the client's slowness (they have not been handed over yet).
+    // This turn's held frames are not the client's slowness (they have not been handed over yet). On the
+    // pull path what waits is in the relays' queues, held against the client while the loop waits for it to
+    // take what was written: a loop silent for a heartbeat interval for another reason (the process was
+    // busy, the view's generator is slow) has nothing to blame on the client, and the relay's own check at
+    // each event still bounds its queue.
     const unsent = this.connection.unsentBytes()
-    if (unsent > this.budgetBytes) {
-      this.request.log.warn({ unsentBytes: unsent, budgetBytes: this.budgetBytes }, 'event stream closed: the client reads too slowly')
+    const queued = this.waitingForClient ? this.queuedBytes() : 0
+    const budget = this.pullSources === undefined ? this.budgetBytes : Math.min(this.budgetBytes, this.pullBudget())
+    if (unsent + queued > budget) {
+      this.request.log.warn(queued === 0 ? { unsentBytes: unsent, budgetBytes: budget } : { unsentBytes: unsent, queuedBytes: queued, budgetBytes: budget }, 'event stream closed: the client reads too slowly')
       this.close('slow')
       return
     }
@@ -412,7 +435,13 @@ export class EventStream implements RegisteredStream {
           this.end('finished')
           return
         }
-        const frame = encoding.encode(item.value)
+        let frame: string | Buffer
+        try {
+          frame = encoding.encode(item.value)
+        } catch (error) {
+          this.fail(error, { item: item.value, topic: this.topicOf((item.value as { id?: unknown } | null)?.id) })
+          return
+        }
         this.lastWrite = Date.now()
         // A generator that yields fast fills one string, written in pieces of PULL_BATCH (and what is left
         // at the end of the turn): one chunk of the response, and of chunked encoding, per piece, not per event.
@@ -431,13 +460,19 @@ export class EventStream implements RegisteredStream {
         if (!room) {
           // What was held back must go out before there can be a drain.
           this.flush()
+          this.waitingForClient = true
           await this.whenWritable()
+          this.waitingForClient = false
           if (this.closed) return
         }
-        if (sinceTurn >= PULL_BATCH) {
+        if (sinceTurn >= PULL_BATCH && this.staleBytes() === 0) {
           // A source that never waits (a relay holding a burst) and a socket that takes every write at once
           // kept this loop in microtasks until the source was empty, while every other connection of the
           // process waited (test/sse/relay-fairness.test.ts): the event loop gets a turn after each piece.
+          // Except while a relay holds events from before the last turn: one piece per turn could not keep
+          // up with a relay fed more than that per turn (Redis hands over what one read holds), so its queue
+          // grew and a reader at full speed was closed as slow. Those go out now, as the push path writes a
+          // turn's events at once; the response's backpressure still bounds the turn.
           sinceTurn = 0
           await new Promise((resolve) => setImmediate(resolve))
           if (this.closed) return
@@ -457,16 +492,59 @@ export class EventStream implements RegisteredStream {
    */
   private closeAsSlow (error: Error): void {
     if (this.closed) return
-    this.request.log.warn({ err: error }, 'event stream closed: the client reads too slowly')
+    const queued = this.queuedBytes()
+    this.request.log.warn(queued === 0 ? { err: error } : { err: error, unsentBytes: this.connection.unsentBytes(), queuedBytes: queued, budgetBytes: this.pullBudget() }, 'event stream closed: the client reads too slowly')
     this.close('slow')
   }
 
-  /** Nothing invalid goes on the wire: the error handler gives the frame to send instead, then the stream ends. */
-  private fail (error: unknown): void {
+  /**
+   * Nothing invalid goes on the wire: the error handler gives the frame to send instead, then the stream
+   * ends. For a refused event the frame carries its id, so the client's resume moves past it.
+   */
+  private fail (error: unknown, refused?: RefusedEvent): void {
     this.flush()
-    const frame = this.encoding?.error(error)
+    const frame = this.encoding?.error(error, refused)
     if (frame !== undefined) this.raw.write(frame)
     this.end('error')
+  }
+
+  /** A view may subscribe again and again over one stream: the relays that ended are let go of here. */
+  private addPullSource (source: PullSource): void {
+    if (this.terminated) return
+    this.pullSources = this.pullSources === undefined ? [source] : [...this.pullSources.filter((known) => !known.done), source]
+  }
+
+  /** Bytes the relays this stream pulls hold for it. */
+  private queuedBytes (): number {
+    const sources = this.pullSources
+    if (sources === undefined) return 0
+    let bytes = 0
+    for (const source of sources) bytes += source.heldBytes()
+    return bytes
+  }
+
+  /** Bytes the relays this stream pulls have held since before the last turn. */
+  private staleBytes (): number {
+    const sources = this.pullSources
+    if (sources === undefined) return 0
+    let bytes = 0
+    for (const source of sources) bytes += source.staleBytes()
+    return bytes
+  }
+
+  private pullBudget (): number {
+    let budget = Infinity
+    for (const source of this.pullSources ?? []) if (!source.done) budget = Math.min(budget, source.budgetBytes)
+    return budget
+  }
+
+  /** The topic of the event with cursor `id`, when a relay of this stream just handed it out. */
+  private topicOf (id: unknown): string | undefined {
+    for (const source of this.pullSources ?? []) {
+      const topic = source.topicOf(id)
+      if (topic !== undefined) return topic
+    }
+    return undefined
   }
 
   private stopSource (): void {
@@ -488,6 +566,7 @@ export class EventStream implements RegisteredStream {
     this.terminated = true
     if (this.closeReason === undefined) this.closeReason = reason
     this.held = undefined
+    this.pullSources = undefined
     this.registry?.delete(this)
     if (this.admitted) this.registry?.release()
     this.controller?.abort(this.closeReason)

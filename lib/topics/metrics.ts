@@ -46,6 +46,14 @@ export class TopicMetrics {
     else this.byTopicCount.set(topicCount, left)
   }
 
+  /**
+   * Events a stream's route refused to send (its schema did not accept them): each ended its stream with an
+   * error frame carrying the event's id, so the client resumed past it.
+   */
+  get refusedEvents (): number {
+    return this.streams.refusedEvents
+  }
+
   subscriptionsByTopicCount (): Record<number, number> {
     return Object.fromEntries([...this.byTopicCount].sort((a, b) => a[0] - b[0]))
   }
@@ -60,6 +68,7 @@ export class TopicMetrics {
     metric('fastify_views_events_delivered_total', 'counter', 'Events written to subscription streams', this.eventsDelivered)
     metric('fastify_views_slow_closed_total', 'counter', 'Streams closed because the client fell behind its byte budget', this.closedForSlowness)
     metric('fastify_views_resets_total', 'counter', 'Reset events sent because a cursor could not be honoured', this.resets)
+    metric('fastify_views_refused_events_total', 'counter', 'Events a stream did not send because its route refused them (each ended the stream with an error frame carrying its id)', this.refusedEvents)
     lines.push('# HELP fastify_views_refused_total Subscription requests refused before streaming', '# TYPE fastify_views_refused_total counter')
     for (const [reason, value] of Object.entries(this.refused)) lines.push(`fastify_views_refused_total{reason="${reason}"} ${value}`)
     lines.push('# HELP fastify_views_subscriptions Open subscriptions by number of topics', '# TYPE fastify_views_subscriptions gauge')

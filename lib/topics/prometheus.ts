@@ -24,7 +24,7 @@ export interface PrometheusRegistry {
 
 const NAMES = [
   'fastify_views_open_connections', 'fastify_views_connections_total', 'fastify_views_events_delivered_total',
-  'fastify_views_slow_closed_total', 'fastify_views_resets_total', 'fastify_views_refused_total', 'fastify_views_subscriptions',
+  'fastify_views_slow_closed_total', 'fastify_views_resets_total', 'fastify_views_refused_events_total', 'fastify_views_refused_total', 'fastify_views_subscriptions',
   'fastify_views_open_streams', 'fastify_views_streams_opened_total', 'fastify_views_streams_closed_total',
   'fastify_views_events_published_total', 'fastify_views_broker_reconnects_total', 'fastify_views_broker_active_topics'
 ]
@@ -54,6 +54,7 @@ export async function registerTopicMetrics (registry: PrometheusRegistry, metric
   counter('fastify_views_events_delivered_total', 'Events written to subscription streams', () => metrics.eventsDelivered)
   counter('fastify_views_slow_closed_total', 'Streams closed because the client fell behind its byte budget', () => metrics.closedForSlowness)
   counter('fastify_views_resets_total', 'Reset events sent because a cursor could not be honoured', () => metrics.resets)
+  counter('fastify_views_refused_events_total', 'Events a stream did not send because its route refused them (each ended the stream with an error frame carrying its id)', () => metrics.refusedEvents)
   new Counter({
     name: 'fastify_views_refused_total', help: 'Subscription requests refused before streaming', labelNames: ['reason'], registers,
     collect () {

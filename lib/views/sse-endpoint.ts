@@ -15,7 +15,7 @@ import { DEFAULT_HEARTBEAT_SECONDS } from '../defaults.js'
 import { encodeEvent, encodeFrame } from '../sse/encoder.js'
 import { EVENT_STREAM, lastEventIdOf, mountStream, overCapacity } from '../sse/route-options.js'
 import { relayProbe, type RelayEncoding, type SharedFrames } from '../sse/relay-push.js'
-import { EventStream } from '../sse/stream.js'
+import { EventStream, type RefusedEvent } from '../sse/stream.js'
 import { compileEvents } from './event-schema.js'
 import type { RouteSpec } from './route-spec.js'
 import type { ServerSentEvent, SSEContext, SSERouteDefinition } from './sse-types.js'
@@ -47,14 +47,37 @@ export interface EndpointOptions {
   produce: (view: View, context: SSEContext<any>) => MaybePromise<AsyncIterable<ServerSentEvent>>
 }
 
-/** The `event: error` frame that replaces a failure once streaming has begun; the error is logged. */
-export function errorFrame (request: FastifyRequest, error: unknown): string {
-  request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
+/** The id a refused event carried, when it is one the wire can hold (the failure may be the id itself). */
+function refusedId (item: unknown): string | undefined {
+  const id = (item as { id?: unknown } | null)?.id
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id)
+  return typeof id === 'string' && id !== '' && !/[\r\n\0]/.test(id) ? id : undefined
+}
+
+/**
+ * The `event: error` frame that replaces a failure once streaming has begun; the error is logged. For an
+ * event the route refused, the frame carries that event's id: a client resumes after it (EventSource and
+ * fastify-views/client take the id of any frame as their Last-Event-ID), so a refused event in a topic's
+ * history ends one connection, not every resume for ever. The refusal is logged with the event's topic
+ * and id and counted (`refusedEvents`), so it is never silent.
+ */
+export function errorFrame (request: FastifyRequest, error: unknown, refused?: RefusedEvent): string {
+  let id: string | undefined
+  if (refused === undefined) {
+    request.log.error({ err: error, route: request.routeOptions.url }, 'event stream failed')
+  } else {
+    id = refusedId(refused.item)
+    const item = refused.item as { topic?: unknown, [kSerializedData]?: { topic?: unknown } } | null
+    const topic = refused.topic ?? item?.[kSerializedData]?.topic ?? item?.topic
+    request.log.error({ err: error, route: request.routeOptions.url, topic: typeof topic === 'string' ? topic : undefined, eventId: id }, 'event stream failed')
+    const registry = request.server[kStreamRegistry]
+    if (registry !== undefined) registry.counts.refusedEvents++
+  }
   // The same decision as an HTTP answer's (problemFor): what a server-side failure may reveal.
   const doc = error instanceof HttpError
     ? problemFromHttpError(error, request)
     : serverErrorProblem(error, request, `The event stream failed; the error was logged with request id ${String(request.id)}`)
-  return encodeFrame({ event: 'error', data: JSON.stringify(doc) })
+  return encodeFrame({ id, event: 'error', data: JSON.stringify(doc) })
 }
 
 function checkStreamSettings (definition: SSERouteDefinition, where: string): void {
@@ -134,8 +157,8 @@ class StreamEncoding implements RelayEncoding {
   }
 
   /** The frame that replaces a failure of the source once streaming has begun. */
-  error (error: unknown): string | undefined {
-    return errorFrame(this.request, error)
+  error (error: unknown, refused?: RefusedEvent): string | undefined {
+    return errorFrame(this.request, error, refused)
   }
 
   event (source: { readonly event: string, readonly data: unknown }, id: string): string {

@@ -47,8 +47,11 @@ class Failing extends ServerSideEventsView({
   }
 }
 
-/** The `event: error` frame for a problem document, exactly as it goes on the wire. */
-const errorFrame = (doc: object) => `event: error\ndata: ${JSON.stringify(doc)}\n\n`
+/**
+ * The `event: error` frame for a problem document, exactly as it goes on the wire; for a refused event, with
+ * that event's id, so a client that resumes moves past it (test/sse/refused-relay-event.test.ts).
+ */
+const errorFrame = (doc: object, id?: string) => `${id === undefined ? '' : `id: ${id}\n`}event: error\ndata: ${JSON.stringify(doc)}\n\n`
 const streamFailed = (instance: string, code: string) => ({
   type: 'about:blank',
   title: 'Internal Server Error',
@@ -64,23 +67,25 @@ t.test('after streaming began, a failure becomes one event: error frame and the 
     fastify: { logger: { level: 'info', stream: logs }, genReqId: () => 'rid-1' }
   })
   const base = await listen(app)
-  const cases: Array<[string, object, string]> = [
-    ['invalid-data', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: data/symbol expected string; data/price expected number'],
-    ['missing-data', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: data expected object'],
-    ['unknown-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'resume' is not one of: price, halt"+HINT],
-    ['misspelt-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'prise' is not one of: price, halt (did you mean 'price'?)"+HINT],
-    ['no-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: an event without a name is not one of: price, halt'+HINT],
+  // The refused events carried id 2: the error frame carries it too. A generator that threw refused no event,
+  // and an id that is itself the fault cannot be sent.
+  const cases: Array<[string, object, string, string?]> = [
+    ['invalid-data', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: data/symbol expected string; data/price expected number', '2'],
+    ['missing-data', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: data expected object', '2'],
+    ['unknown-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'resume' is not one of: price, halt"+HINT, '2'],
+    ['misspelt-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), "Yielded event does not match its schema: event 'prise' is not one of: price, halt (did you mean 'price'?)"+HINT, '2'],
+    ['no-name', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: an event without a name is not one of: price, halt'+HINT, '2'],
     ['not-an-object', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_EVENT'), 'Yielded event does not match its schema: expected an object { event, data, id, retry }'],
     ['throws', streamFailed('/prices', 'FVIEWS_ERR_INTERNAL'), 'connection to db-7 refused (password hunter2)'],
     ['http-error', { type: 'about:blank', title: 'Conflict', status: 409, detail: 'the price moved', instance: '/prices', current: 3, code: 'FVIEWS_HTTP_CONFLICT' }, 'the price moved'],
     ['bad-id', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_FIELD'), "Invalid SSE 'id' field: CR, LF and NUL are not allowed"],
-    ['bad-retry', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_FIELD'), "Invalid SSE 'retry' field: expected a non-negative integer, got -5"]
+    ['bad-retry', streamFailed('/prices', 'FVIEWS_ERR_SSE_INVALID_FIELD'), "Invalid SSE 'retry' field: expected a non-negative integer, got -5", '2']
   ]
-  for (const [name, doc, logged] of cases) {
+  for (const [name, doc, logged, id] of cases) {
     const before = logs.lines.length
     const res = await http(base, 'GET', `/prices?case=${name}`) // resolves only on a complete response
     t.equal(res.status, 200, name)
-    t.equal(res.text, ': \n\n' + FIRST + errorFrame(doc), `${name}: the good event, then only the error frame`)
+    t.equal(res.text, ': \n\n' + FIRST + errorFrame(doc, id), `${name}: the good event, then only the error frame`)
     t.notMatch(res.text, /hunter2|db-7|AFTER/, `${name}: no internals, nothing after the failure`)
     const failures = logs.lines.slice(before).filter((line) => line.msg === 'event stream failed')
     t.same(failures.map((line) => [line.level, line.route, line.reqId, (line.err as any)?.message]), [[50, '/prices', 'rid-1', logged]], `${name}: logged once with the route and the cause`)
@@ -93,7 +98,7 @@ t.test('an event name with a line break is refused with FVIEWS_ERR_SSE_INVALID_F
   const app = await buildApp(t, (router) => { router.registerView(Failing, { prefix: '/prices' }) }, { fastify: { genReqId: () => 'rid-1' } })
   const base = await listen(app)
   const res = await http(base, 'GET', '/prices/any-name')
-  t.equal(res.text, ': \n\nid: 1\nevent: fine name\ndata: ok\n\n' + errorFrame(streamFailed('/prices/any-name', 'FVIEWS_ERR_SSE_INVALID_FIELD')))
+  t.equal(res.text, ': \n\nid: 1\nevent: fine name\ndata: ok\n\n' + errorFrame(streamFailed('/prices/any-name', 'FVIEWS_ERR_SSE_INVALID_FIELD'), '2'))
 })
 
 t.test('before streaming, an unknown error is an ordinary 500 problem that says nothing of the internals', async (t) => {

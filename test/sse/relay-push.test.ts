@@ -211,3 +211,34 @@ t.test('a pushing relay whose subscription has a signal of its own: when it abor
   t.same(reader.frames.map((frame) => [frame.event, frame.data]), [['subscribed', '{"topics":["push"]}'], ['note', '{"n":1}'], ['note', '{"n":-1}']], 'every frame, in order, once')
   await until(() => streamsOf(app).length === 0, 'unregistered')
 })
+
+t.test('a source that ends in the moment between answering kPushParked and the pump parking: the pump still pulls again', async (t) => {
+  class Racing extends ServerSideEventsView({ data: Data, heartbeatSeconds: 0 }) {
+    events () {
+      let calls = 0
+      const source: AsyncIterator<unknown> & AsyncIterable<unknown> = {
+        [Symbol.asyncIterator]: () => source,
+        next: async (probe?: unknown) => {
+          calls++
+          if (calls === 1) return { value: { event: 'note', data: { n: 1 } }, done: false }
+          const target = (probe as { [kPushTarget]?: PushTarget } | undefined)?.[kPushTarget]
+          if (calls === 2 && target !== undefined) {
+            target.attach(1024 * 1024)
+            // The subscription ends (a failure, its own signal) before the pump has seen the answer below.
+            target.resume()
+            return { value: kPushParked, done: false }
+          }
+          return { value: undefined, done: true }
+        }
+      }
+      return source as AsyncIterable<never>
+    }
+  }
+  const { app, base } = await startApp(t, { views: { '/racing': Racing } })
+  const reader = await StreamReader.open(base, '/racing')
+  t.teardown(() => reader.close())
+  // Before: the resume came while the pump was not parked yet and was lost; the stream stayed open for good.
+  await until(() => reader.ended, 'the end of the stream')
+  t.same(reader.frames.map((frame) => [frame.event, frame.data]), [['note', '{"n":1}']], 'the event, then a clean end')
+  await until(() => streamsOf(app).length === 0, 'unregistered')
+})

@@ -96,7 +96,8 @@ export const kPushTarget: unique symbol = Symbol('fastify-views.push-target')
  * connection, bench/memory-breakdown.ts) - and the generator stays paused at its `yield*`, where the
  * stream's `return()` finds it when the stream ends (its `finally` runs, as before). The pump pulls again
  * when the subscription calls the target's `resume()`: it failed, and its next `next()` throws the failure
- * into the generator, as the pull path would.
+ * into the generator, as the pull path would; or it ended while the stream goes on (a signal of its own
+ * aborted), and its next `next()` is done, so the generator goes on after its `yield*`.
  */
 export const kPushParked: unique symbol = Symbol('fastify-views.push-parked')
 
@@ -118,7 +119,7 @@ export interface PushTarget {
   control (event: 'subscribed' | 'reset', data: Record<string, unknown>, id: string): void
   /** Backpressure for a replay, as SubscriptionSink.ready. */
   ready (): Promise<void> | undefined
-  /** The subscription failed: the stream's pump, parked (kPushParked), pulls again to meet the failure. */
+  /** The subscription failed or ended: the stream's pump, parked (kPushParked), pulls again to meet it. */
   resume (): void
 }
 

@@ -278,6 +278,9 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort)
     this.freeRoom()
     this.notify()
+    // A parked pump (kPushParked) pulls again and meets the end, so the generator goes on after its yield*
+    // when the subscription's own signal aborted; when the stream itself ended, it stays put.
+    this.target?.resume()
   }
 
   private notify (): void {

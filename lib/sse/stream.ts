@@ -139,6 +139,8 @@ export class EventStream implements RegisteredStream {
   private sourceDone = false
   /** The source pushes (kPushParked): the pump stopped pulling until resumePull(). */
   private parked = false
+  /** resumePull() came before the pump saw the source's kPushParked answer: it pulls again instead of parking. */
+  private resumeAsked = false
   /** Relays fed with this stream's signal: what they queue for the client counts too (see kPullSource). */
   private pullSources: PullSource[] | undefined
   /** Pull mode: the loop waits for the response to drain (the client has not taken what was written). */
@@ -258,7 +260,10 @@ export class EventStream implements RegisteredStream {
 
   /** A relay that pushes and parked the pump (kPushParked) failed: pull again, to meet the failure. */
   resumePull (): void {
-    if (!this.parked || this.closed) return
+    if (this.closed) return
+    // The source answered kPushParked and ended before the pump saw the answer (it travels through the
+    // view's generator, microtasks later): the pump must not park then, or nobody would pull again.
+    if (!this.parked) { this.resumeAsked = true; return }
     this.parked = false
     void this.pump()
   }
@@ -426,6 +431,10 @@ export class EventStream implements RegisteredStream {
         const item = await next(probe)
         if (this.closed) return
         if (item.value === kPushParked && item.done !== true) {
+          if (this.resumeAsked) {
+            this.resumeAsked = false
+            continue
+          }
           // The source pushes from now on: nothing waits on its behalf until it resumes the pump.
           this.parked = true
           return

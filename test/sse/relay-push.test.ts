@@ -154,7 +154,7 @@ t.test('a pushing subscription answers the pump at once (kPushParked): no next()
   await broker.publish('parked', 'note', { n: 3 })
   await new Promise((resolve) => setTimeout(resolve, 20))
   t.same(pushed, [{ n: 1 }, { n: 2 }], 'nothing after return()')
-  t.equal(resumed, 0, 'an ended subscription does not resume the pump')
+  t.equal(resumed, 1, 'its end is told to the target once (a stream that ended ignores it; one that goes on pulls)')
 })
 
 t.test('a pushing relay: the generator is paused at its yield*, and its finally runs once, signal aborted, when the client leaves or the app closes', async (t) => {
@@ -186,4 +186,59 @@ t.test('a pushing relay: the generator is paused at its yield*, and its finally 
   await until(() => staying.ended, 'a clean end')
   t.same(log, ['leaving finally, aborted: true', 'staying finally, aborted: true'], 'once each')
   t.equal(streamsOf(app).length, 0, 'unregistered')
+})
+
+t.test('a pushing relay whose subscription has a signal of its own: when it aborts, the generator goes on after its yield*', async (t) => {
+  const subscriptions = new Set<AbortController>()
+  class Bounded extends ServerSideEventsView({ data: Data, heartbeatSeconds: 0 }) {
+    async * events () {
+      const own = new AbortController()
+      subscriptions.add(own)
+      yield * this.app.broker.subscribe<Static<typeof Note>>(['push'], { signal: own.signal })
+      // The subscription ended but the stream did not: the view says so and ends.
+      yield { event: 'note', data: { n: -1 } }
+    }
+  }
+  const { app, base } = await startApp(t, { views: { '/bounded': Bounded } })
+  const reader = await StreamReader.open(base, '/bounded')
+  t.teardown(() => reader.close())
+  await until(() => reader.frames.length === 1, 'subscribed')
+  await app.broker.publish('push', 'note', { n: 1 })
+  await reader.waitForPublished(1)
+  for (const own of subscriptions) own.abort()
+  // Before: the pump was parked and nobody pulled again, so the stream stayed open and silent for good.
+  await until(() => reader.ended, 'the end of the stream')
+  t.same(reader.frames.map((frame) => [frame.event, frame.data]), [['subscribed', '{"topics":["push"]}'], ['note', '{"n":1}'], ['note', '{"n":-1}']], 'every frame, in order, once')
+  await until(() => streamsOf(app).length === 0, 'unregistered')
+})
+
+t.test('a source that ends in the moment between answering kPushParked and the pump parking: the pump still pulls again', async (t) => {
+  class Racing extends ServerSideEventsView({ data: Data, heartbeatSeconds: 0 }) {
+    events () {
+      let calls = 0
+      const source: AsyncIterator<unknown> & AsyncIterable<unknown> = {
+        [Symbol.asyncIterator]: () => source,
+        next: async (probe?: unknown) => {
+          calls++
+          if (calls === 1) return { value: { event: 'note', data: { n: 1 } }, done: false }
+          const target = (probe as { [kPushTarget]?: PushTarget } | undefined)?.[kPushTarget]
+          if (calls === 2 && target !== undefined) {
+            target.attach(1024 * 1024)
+            // The subscription ends (a failure, its own signal) before the pump has seen the answer below.
+            target.resume()
+            return { value: kPushParked, done: false }
+          }
+          return { value: undefined, done: true }
+        }
+      }
+      return source as AsyncIterable<never>
+    }
+  }
+  const { app, base } = await startApp(t, { views: { '/racing': Racing } })
+  const reader = await StreamReader.open(base, '/racing')
+  t.teardown(() => reader.close())
+  // Before: the resume came while the pump was not parked yet and was lost; the stream stayed open for good.
+  await until(() => reader.ended, 'the end of the stream')
+  t.same(reader.frames.map((frame) => [frame.event, frame.data]), [['note', '{"n":1}']], 'the event, then a clean end')
+  await until(() => streamsOf(app).length === 0, 'unregistered')
 })

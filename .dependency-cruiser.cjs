@@ -23,6 +23,9 @@
  *   8 entry     the package's entry points: index.ts (`fastify-views`), redis.ts (`fastify-views/redis`),
  *               testing/ (`fastify-views/testing`), client/ (`fastify-views/client`, `/react`: browsers load it, so
  *               it takes only types from the server's floors - see client-loads-no-server-code).
+ *               One floor, so testing/ may import client/ (it reads streams with the client's parser and types
+ *               them with the client's ViewEventsOf); the client never imports testing/ (no-circular, and
+ *               client-loads-no-server-code allows it types only from outside client/).
  */
 const FLOORS = [
   { name: 'core', path: '^lib/(errors|http-errors|problem|problem-reply|symbols|defaults|closest-name)\\.ts$|^lib/http/' },

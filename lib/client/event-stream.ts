@@ -391,7 +391,7 @@ export class EventStream<M extends object = { [event: string]: unknown }> {
   }
 
   /** Hands one event to its listeners; true when it was the server's `event: error` (the stream ends after it). */
-  private deliver (event: ParsedEvent): boolean {
+  private deliver (event: Pick<ParsedEvent, 'type' | 'data' | 'lastEventId'>): boolean {
     // Closed (by a listener of an earlier event of the same chunk, an unmount, an abort): nothing more is
     // delivered, even of bytes already read (found by an outside review).
     if (this.stop.signal.aborted) return false

@@ -9,7 +9,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { StringDecoder } from 'node:string_decoder'
-import { SSEParser, type ParsedEvent } from './sse-parser.js'
+import { EventStreamParser, type ParsedEvent } from '../client/sse-parser.js'
 
 /** Event name to data type: `{ price: { symbol: string, value: number } }`. */
 export type EventMap = Record<string, unknown>
@@ -168,26 +168,28 @@ export async function openEventStream<M = EventMap> (app: StreamableApp, path: s
 
   const contentType = String(response.headers['content-type'] ?? '')
   const isEventStream = contentType.split(';')[0].trim().toLowerCase() === 'text/event-stream'
-  const parser = new SSEParser({
+  // The client's parser (one for the package): events as EventSource dispatches them, plus comments.
+  const parser = new EventStreamParser({
     event: (parsed: ParsedEvent) => {
       let data: unknown = parsed.data
       if (options.data !== 'text') {
         try { data = JSON.parse(parsed.data) } catch {
-          failure ??= new Error(`openEventStream: ${name}: event #${events.length + 1} '${parsed.event}' has data that is not JSON: ${JSON.stringify(parsed.data.slice(0, SHOWN_BYTES))} (open the stream with { data: 'text' } to read it as text)`)
+          failure ??= new Error(`openEventStream: ${name}: event #${events.length + 1} '${parsed.type}' has data that is not JSON: ${JSON.stringify(parsed.data.slice(0, SHOWN_BYTES))} (open the stream with { data: 'text' } to read it as text)`)
         }
       }
-      events.push({ event: parsed.event, data, text: parsed.data, id: parsed.id, lastEventId: parsed.lastEventId, retry: parsed.retry } as TestEventOf<M>)
+      events.push({ event: parsed.type, data, text: parsed.data, id: parsed.id, lastEventId: parsed.lastEventId, retry: parsed.retry } as TestEventOf<M>)
     },
     comment: (comment) => { comments.push(comment) },
     retry: (milliseconds) => { retry = milliseconds }
   })
   const decoder = new StringDecoder('utf8')
+  // The parser's own decoder, as EventSource decodes: it drops one leading BOM (`text` keeps every byte).
+  const eventDecoder = new TextDecoder()
   response.on('data', (chunk: Buffer) => {
     chunks.push(chunk)
     size += chunk.length
-    const decoded = decoder.write(chunk)
-    text += decoded
-    if (isEventStream) parser.write(decoded)
+    text += decoder.write(chunk)
+    if (isEventStream) parser.feed(eventDecoder.decode(chunk, { stream: true }))
     notify()
   })
   const finish = (): void => {

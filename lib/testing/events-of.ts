@@ -3,17 +3,19 @@
  * `@sseRoute`'s definition gives each event name its data type, and a topic stream adds its control events.
  * Types only.
  */
-import type { EventDataFor, EventNameOf } from '../views/sse-types.js'
 import type { ResetReason } from '../broker/subscription.js'
+import type { DefinitionEvents, ViewEventsOf } from '../client/types.js'
 
 /**
  * Event name to data type of a ServerSideEventsView class, or of an SSE definition object (the one given
- * to `ServerSideEventsView(...)` or `@sseRoute(...)`): `EventsOf<typeof Prices>`.
+ * to `ServerSideEventsView(...)` or `@sseRoute(...)`): `EventsOf<typeof Prices>`. The client's
+ * `ViewEventsOf` (what `connect<typeof Prices>()` types a stream by): one definition, so a test and a
+ * client read a view's events alike.
  */
-export type EventsOf<V> = V extends { readonly definition: infer D } ? EventsOfDefinition<D> : EventsOfDefinition<V>
+export type EventsOf<V> = ViewEventsOf<V>
 
-/** Event name to data type of one SSE definition. */
-export type EventsOfDefinition<D> = { [K in EventNameOf<D>]: EventDataFor<D, K> }
+/** Event name to data type of one SSE definition: the client's `DefinitionEvents`. */
+export type EventsOfDefinition<D> = DefinitionEvents<D>
 
 /** The events fastify-views itself sends on a topic stream (SubscriptionView, subscribeToEvents, ssePath). */
 export interface TopicControlEvents {

@@ -5,4 +5,3 @@ export {
   type TestEventStream, type WaitOptions
 } from './event-stream.js'
 export type { EventsOf, EventsOfDefinition, TopicControlEvents, TopicStreamEvents } from './events-of.js'
-export { SSEParser, type ParsedEvent, type ParserSink } from './sse-parser.js'

@@ -141,12 +141,18 @@ t.test('a page refused with an error status (the instance is full) keeps trying,
   await tab.locator('li', { hasText: 'seen live' }).waitFor(WITHIN_A_SECOND)
 
   // The instance restarts with room for one stream, and another client takes it first: the page's reconnect
-  // is answered 503 (Retry-After: 2), where EventSource would give up for good.
+  // is answered 503 (Retry-After: 2), where EventSource would give up for good. The page's requests for the
+  // stream wait in the browser until the other client holds the slot: on a loaded machine the page's reconnect
+  // came first, took the slot, and the other client's EventSource, refused, never opened (the file timed out).
+  let squatterIn = (): void => {}
+  const held = new Promise<void>((resolve) => { squatterIn = resolve })
+  await tab.route((url) => url.pathname === '/events', async (route) => { await held; await route.continue() })
   await first.app.close()
   const second = await quickstart(t, { store, broker, maxConnections: 1 }, first.port)
   const squatter = new SSEClient(`${second.base}/events?topic=elsewhere`)
   t.teardown(() => squatter.close())
   await squatter.opened
+  squatterIn()
   await tab.locator('#status', { hasText: 'Offline' }).waitFor({ timeout: 5_000 })
   const refused = () => streams.some((stream) => stream.status === 503)
   for (let i = 0; i < 100 && !refused(); i++) await tab.waitForTimeout(50)

@@ -21,9 +21,9 @@ t.test("the standard's examples", async (t) => {
   // https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
   t.same(parse(['data: YHOO\ndata: +2\ndata: 10\n\n']).events, [{ type: 'message', data: 'YHOO\n+2\n10', lastEventId: '' }])
   t.same(parse([': test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n']).events, [
-    { type: 'message', data: 'first event', lastEventId: '1' },
-    { type: 'message', data: 'second event', lastEventId: '' },
-    { type: 'message', data: ' third event', lastEventId: '' }
+    { type: 'message', data: 'first event', lastEventId: '1', id: '1', retry: undefined },
+    { type: 'message', data: 'second event', lastEventId: '', id: '', retry: undefined },
+    { type: 'message', data: ' third event', lastEventId: '', id: undefined, retry: undefined }
   ])
   t.same(parse(['data\n\ndata\ndata\n\ndata:']).events, [
     { type: 'message', data: '', lastEventId: '' },
@@ -34,7 +34,11 @@ t.test("the standard's examples", async (t) => {
 
 t.test('fields: event, id, retry, comments, unknown fields, CR and CRLF line ends', async (t) => {
   const parsed = parse(['retry: 2500\r\nevent: price\rid: 7\r\ndata: {"a":1}\r\n\r\n: hi\nfoo: bar\nretry: 1x\nretry\ndata: 2\n\n'])
-  t.same(parsed.events, [{ type: 'price', data: '{"a":1}', lastEventId: '7' }, { type: 'message', data: '2', lastEventId: '7' }])
+  // Each event carries its own frame's id and retry (undefined without one); lastEventId carries on.
+  t.same(parsed.events, [
+    { type: 'price', data: '{"a":1}', lastEventId: '7', id: '7', retry: 2500 },
+    { type: 'message', data: '2', lastEventId: '7', id: undefined, retry: undefined }
+  ])
   t.same(parsed.retries, [2500], 'only a retry of digits counts')
   t.same(parse(['id: a\0b\ndata: x\n\n']).events[0].lastEventId, '', 'an id with NUL is ignored')
   t.equal(parse(['id: 9\n\n']).lastEventId, '9', 'an id-only frame moves the cursor without an event')
@@ -46,6 +50,18 @@ t.test('a CR at the end of a chunk ends its line at once, and an LF opening the 
   t.same(parse(['data: a\r', '\r']).events, [{ type: 'message', data: 'a', lastEventId: '' }], 'CR CR: a line end, then an empty line')
   t.same(parse(['data: a\r\r']).events, [{ type: 'message', data: 'a', lastEventId: '' }], 'CR-only lines: the event is out before any further byte')
   t.same(parse(['data: a\r', '\n', '\n']).events, [{ type: 'message', data: 'a', lastEventId: '' }], 'only the first LF after a CR is skipped')
+  t.same(parse(['data: a\r', '', '\ndata: b\n\n']).events, [{ type: 'message', data: 'a\nb', lastEventId: '' }], 'an empty chunk between the CR and its LF: still one line end')
+  t.same(parse(['data: a\r', new Uint8Array(0), '\ndata: b\n\n']).events, [{ type: 'message', data: 'a\nb', lastEventId: '' }], 'an empty read between them too')
+})
+
+t.test('comments reach the comment handler, one leading space stripped; without one they are dropped', async (t) => {
+  const comments: string[] = []
+  const events: ParsedEvent[] = []
+  const parser = new EventStreamParser({ event: (event) => events.push(event), comment: (text) => comments.push(text) })
+  parser.feed(':\n: hi\n:  two\n:x\r\ndata: 1\n\n')
+  t.same(comments, ['', 'hi', ' two', 'x'])
+  t.same(events, [{ type: 'message', data: '1', lastEventId: '', id: undefined, retry: undefined }])
+  t.same(parse([': a\n', 'data: 1\n\n']).events, [{ type: 'message', data: '1', lastEventId: '' }])
 })
 
 // Streams built from lines that matter: fields with and without a space, every line ending, comments, BOM-free.

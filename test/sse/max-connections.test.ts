@@ -16,10 +16,23 @@ const REQUESTS = 40
 const PROBLEM = 'application/problem+json; charset=utf-8'
 const randomDelay = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 30)))
 
+// In a round of denied requests, each refusal waits at this gate, holding its slot, until one request of the
+// round has been answered 503: the round sees both answers however the machine schedules the requests (with
+// the random delay alone, a loaded machine answered a round one request at a time: 403s only).
+let denials: { wait: () => Promise<void>, open: () => void } | undefined
+function denialRound (): { wait: () => Promise<void>, open: () => void } {
+  let open = (): void => {}
+  const opened = new Promise<void>((resolve) => { open = resolve })
+  return { wait: () => opened, open }
+}
+
 class Ticker extends ServerSideEventsView({ data: Type.Integer(), heartbeatSeconds: 0 }) {
   async beforeStream () {
     await randomDelay()
-    if (this.request.headers['x-deny'] === 'yes') throw new ForbiddenError('not this one')
+    if (this.request.headers['x-deny'] === 'yes') {
+      await denials?.wait()
+      throw new ForbiddenError('not this one')
+    }
   }
 
   async * events () {
@@ -92,16 +105,27 @@ for (const kind of ['SubscriptionView', 'ServerSideEventsView'] as const) {
 
 t.test('the limit is shared by every kind of stream, and refused or failed requests give their slot back', async (t) => {
   const { app, base } = await startApp(t, {
-    subscription: { authorize: async (request) => { await randomDelay(); return request.headers['x-deny'] !== 'yes' } },
+    subscription: {
+      authorize: async (request) => {
+        await randomDelay()
+        if (request.headers['x-deny'] !== 'yes') return true
+        await denials?.wait()
+        return false
+      }
+    },
     views: { '/ticker': Ticker },
     app: { maxConnections: LIMIT }
   })
   // Requests refused after their slot was reserved (403 from authorize or from beforeStream) return it.
   for (let i = 0; i < 3; i++) {
+    const round = denialRound()
+    denials = round
+    const answered = <A extends { status: number }>(answer: A): A => { if (answer.status === 503) round.open(); return answer }
     const denied = await Promise.all([
-      ...Array.from({ length: 10 }, () => http(base, 'GET', '/events?topic=news', { headers: { 'x-deny': 'yes' } })),
-      ...Array.from({ length: 10 }, () => http(base, 'GET', '/ticker', { headers: { 'x-deny': 'yes' } }))
+      ...Array.from({ length: 10 }, () => http(base, 'GET', '/events?topic=news', { headers: { 'x-deny': 'yes' } }).then(answered)),
+      ...Array.from({ length: 10 }, () => http(base, 'GET', '/ticker', { headers: { 'x-deny': 'yes' } }).then(answered))
     ])
+    denials = undefined
     t.same(new Set(denied.map((answer) => answer.status)), new Set([403, 503]), 'denied (or over capacity while the others held their slots)')
   }
   await until(() => (app as any)[Symbol.for('fastify-views.stream-registry')].admitted === 0, 'every reserved slot is back')

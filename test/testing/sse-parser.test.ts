@@ -1,18 +1,29 @@
 /**
- * The test helpers' SSE parser (lib/testing/sse-parser.ts) against the spec's rules and against an
- * independent implementation (eventsource-parser): any stream of frames, written with any of the three
- * line endings, split into chunks at any point (a CRLF or a multi-byte character across two chunks too),
- * parses into the same events, comments and retries.
+ * The parser fastify-views/testing reads streams with - the client's (lib/client/sse-parser.ts), the one
+ * parser of the package - fed as openEventStream feeds it (each chunk's bytes through one TextDecoder in
+ * stream mode, which drops a leading BOM), against the spec's rules and against an independent
+ * implementation (eventsource-parser): any stream of frames, written with any of the three line endings,
+ * split into chunks at any point (a CRLF or a multi-byte character across two chunks too), parses into the
+ * same events, comments and retries, each event with its frame's own id and retry as openEventStream shows.
  */
 import t from 'tap'
 import fc from 'fast-check'
 import { createParser } from 'eventsource-parser'
-import { SSEParser, type ParsedEvent } from '../../lib/testing/sse-parser.js'
+import { EventStreamParser } from '../../lib/client/sse-parser.js'
 
-function parse (chunks: string[]): { events: ParsedEvent[], comments: string[], retries: number[] } {
-  const out = { events: [] as ParsedEvent[], comments: [] as string[], retries: [] as number[] }
-  const parser = new SSEParser({ event: (event) => out.events.push(event), comment: (text) => out.comments.push(text), retry: (ms) => out.retries.push(ms) })
-  for (const chunk of chunks) parser.write(chunk)
+/** An event as openEventStream records it (its `event`, `text`/`data`, `id`, `lastEventId`, `retry`). */
+interface SeenEvent { event: string, data: string, id: string | undefined, lastEventId: string, retry: number | undefined }
+
+function parse (chunks: string[]): { events: SeenEvent[], comments: string[], retries: number[] } {
+  const out = { events: [] as SeenEvent[], comments: [] as string[], retries: [] as number[] }
+  const parser = new EventStreamParser({
+    event: ({ type, data, id, lastEventId, retry }) => out.events.push({ event: type, data, id, lastEventId, retry }),
+    comment: (text) => out.comments.push(text),
+    retry: (ms) => out.retries.push(ms)
+  })
+  const encoder = new TextEncoder()
+  const decoder = new TextDecoder()
+  for (const chunk of chunks) parser.feed(decoder.decode(encoder.encode(chunk), { stream: true }))
   return out
 }
 

@@ -1,11 +1,13 @@
 /**
  * Type-level tests of fastify-views/testing: a stream's events are typed by an event map, by a view class
- * or by an SSE definition (EventsOf), and a topic stream's control events are typed too. Each
+ * or by an SSE definition (EventsOf), and a topic stream's control events are typed too. EventsOf is the
+ * client's ViewEventsOf (one definition): an @sseRoute method's type types a stream too. Each
  * `@ts-expect-error` line must be an error.
  */
 import { Type } from '@sinclair/typebox'
 import Fastify from 'fastify'
-import { ServerSideEventsView } from '../../lib/index.js'
+import { ServerSideEventsView, sseRoute, View, type SSEStream } from '../../lib/index.js'
+import type { ViewEventsOf } from '../../lib/client/index.js'
 import { openEventStream, type EventsOf, type TestEvent, type TopicStreamEvents } from '../../lib/testing/index.js'
 
 const Price = Type.Object({ symbol: Type.String(), price: Type.Number() })
@@ -51,6 +53,29 @@ export async function listedNames (): Promise<void> {
   // @ts-expect-error only tick and tock
   await stream.next('tack')
 }
+
+const Task = Type.Object({ id: Type.Integer(), title: Type.String() })
+export class Tasks extends View {
+  @sseRoute('/changes', { events: { changed: Task } })
+  async * changes (): SSEStream<{ events: { changed: typeof Task } }> { yield { event: 'changed', data: { id: 1, title: 't' } } }
+}
+
+export async function byRouteMethod (): Promise<void> {
+  const stream = await openEventStream<EventsOf<Tasks['changes']>>(Fastify(), '/changes')
+  const changed = await stream.next('changed')
+  const title: string = changed.data.title
+  void title
+  // @ts-expect-error the method yields only `changed`
+  await stream.next('created')
+}
+
+// One definition: the same map as the client's, for a class, a definition object and a route method.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+export const sameAsTheClient: [
+  Same<EventsOf<typeof MarketView>, ViewEventsOf<typeof MarketView>>,
+  Same<EventsOf<typeof Ticks>, ViewEventsOf<typeof Ticks>>,
+  Same<EventsOf<Tasks['changes']>, ViewEventsOf<Tasks['changes']>>
+] = [true, true, true]
 
 export async function topics (): Promise<void> {
   const stream = await openEventStream<TopicStreamEvents<{ 'task:created': { id: number } }>>(Fastify(), '/events?topic=tasks')

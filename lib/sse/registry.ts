@@ -111,6 +111,13 @@ export const FLUSH_SPACING_MS = 5
 /** How long an ended stream may take to flush on shutdown before its connection is dropped. */
 export const SHUTDOWN_FLUSH_MS = 1_000
 
+/**
+ * How long app.close() waits, after every stream has ended, for the cleanup (`finally`) of the generators it
+ * stopped: past it, close goes on (a generator stuck in an await that ignores its signal would hold it for
+ * ever) and the routes whose cleanup is still running are logged.
+ */
+export const CLEANUP_GRACE_MS = 5_000
+
 export class StreamRegistry {
   readonly streams = new Set<RegisteredStream>()
   /** Streams end over this window on close, each at a random moment (ms). */
@@ -129,6 +136,8 @@ export class StreamRegistry {
   admitted = 0
   /** Streams opened and closed, by route and reason. */
   readonly counts = new StreamCounts()
+  /** Generators' cleanups still running (their `return()`), by route: app.close() waits for them. */
+  private readonly cleanups = new Map<Promise<void>, string>()
 
   constructor (settings: StreamSettings = {}) {
     this.drainMs = settings.drainMs ?? 0
@@ -218,6 +227,28 @@ export class StreamRegistry {
     for (const stream of streams) if (now - stream.lastWrite >= every) stream.heartbeat(now)
   }
 
+  /**
+   * A stopped generator's cleanup (the promise its `return()` gave): app.close() waits for it, so a `finally`
+   * that publishes or releases something runs before the broker and the app close under it.
+   */
+  trackCleanup (cleanup: PromiseLike<unknown>, route: string): void {
+    const settled: Promise<void> = Promise.resolve(cleanup).then(() => { this.cleanups.delete(settled) }, () => { this.cleanups.delete(settled) })
+    this.cleanups.set(settled, route)
+  }
+
+  /**
+   * Waits up to `graceMs` for the cleanups still running; resolves with the routes of those that did not
+   * finish in time (empty when all did).
+   */
+  async settleCleanups (graceMs = CLEANUP_GRACE_MS): Promise<string[]> {
+    if (this.cleanups.size === 0) return []
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, graceMs) })
+    await Promise.race([Promise.all(this.cleanups.keys()), late])
+    clearTimeout(timer)
+    return [...this.cleanups.values()]
+  }
+
   /** Ends every open stream over the drain window; resolves when all have ended. */
   async drain (): Promise<void> {
     this.draining = true
@@ -252,6 +283,11 @@ export function streamRegistryOf (instance: FastifyInstance, settings?: StreamSe
     // closes the server again right after this hook and tolerates ERR_SERVER_NOT_RUNNING.
     if (registry.size > 0 && instance.server.listening) instance.server.close()
     await registry.drain()
+    // The streams ended; their generators' finally blocks may still be running (an await in them).
+    const late = await registry.settleCleanups()
+    if (late.length > 0) {
+      instance.log.warn({ routes: [...new Set(late)], count: late.length, graceMs: CLEANUP_GRACE_MS }, 'event stream cleanups still running when the app closed: race the awaits of a generator\'s finally against its signal, or keep them short')
+    }
   })
   return registry
 }

@@ -561,7 +561,10 @@ export class EventStream implements RegisteredStream {
     this.sourceDone = true
     // return() runs the generator's finally at once when it is paused at a yield; when it is awaiting,
     // the aborted signal is what wakes it (gen.return() cannot interrupt an await).
-    this.source.return?.()?.catch?.(() => {})
+    const cleanup = this.source.return?.()
+    if (cleanup === undefined || typeof cleanup.then !== 'function') return
+    if (this.registry !== undefined) this.registry.trackCleanup(cleanup, this.request.routeOptions.url ?? this.request.url)
+    else cleanup.then(undefined, () => {})
   }
 
   private freeRoom (): void {

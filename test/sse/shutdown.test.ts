@@ -263,3 +263,46 @@ t.test('HTTP/2: app.close() ends an open stream cleanly', async (t) => {
   client.close()
   await within(closing, 'app.close()')
 })
+
+t.test('app.close() waits for a generator cleanup that awaits, and gives up on one that never ends, naming its route', async (t) => {
+  const order: string[] = []
+  const logs = new LogCapture()
+  class Publishing extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () {
+      try {
+        yield { data: 'publishing', id: 'p1' }
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      } finally {
+        // A cleanup that tells others the client left: it must run before the app (and its broker) is gone.
+        await wait(300)
+        order.push('publishing finally done')
+      }
+    }
+  }
+  class Stuck extends ServerSideEventsView({ data: Type.String() }) {
+    async * events () {
+      try {
+        yield { data: 'stuck', id: 's1' }
+        await new Promise((resolve) => this.signal.addEventListener('abort', resolve))
+      } finally {
+        await new Promise(() => {}) // never ends: close() must not wait for it for ever
+      }
+    }
+  }
+  const app = await buildApp(t, (router) => {
+    router.registerView(Publishing, { prefix: '/publishing' }).registerView(Stuck, { prefix: '/stuck' })
+  }, { fastify: { logger: { level: 'warn', stream: logs } } })
+  const base = await listen(app)
+  const publishing = await openStream(base, '/publishing')
+  const stuck = await openStream(base, '/stuck')
+  await publishing.body.until('data: publishing\n\n')
+  await stuck.body.until('data: stuck\n\n')
+  await within(app.close(), 'app.close()', 15_000)
+  order.push('closed')
+  t.same(order, ['publishing finally done', 'closed'], 'the awaiting cleanup finished before close() resolved')
+  const warning = logs.matching((line) => line.msg?.startsWith('event stream cleanups still running') === true)
+  t.equal(warning.length, 1, 'the cleanup that never ends is logged once')
+  t.same([warning[0]?.routes, warning[0]?.count, warning[0]?.graceMs], [['/stuck'], 1, 5_000], 'naming its route')
+  t.equal(await publishing.body.all(), ': \n\nid: p1\ndata: publishing\n\n')
+  t.equal(await stuck.body.all(), ': \n\nid: s1\ndata: stuck\n\n')
+})

@@ -147,7 +147,8 @@ export async function createApp (options: CreateAppOptions = {}): Promise<Fastif
     }, async (request, reply) => {
       const health = broker.health()
       const leaving = registry.draining || registry.leaving
-      if (health.ok && !leaving) return { status: 'ok', broker: health, openConnections: metrics.openConnections }
+      // openStreams: every event stream, the figure maxConnections limits; openConnections: topic subscriptions.
+      if (health.ok && !leaving) return { status: 'ok', broker: health, openStreams: registry.size, openConnections: metrics.openConnections }
       const detail = leaving ? 'Shutting down: this instance is leaving the pool' : `Broker unusable: ${health.detail}`
       return sendProblem(reply, problemOf(new FVIEWS_ERR_UNHEALTHY(detail), request, { broker: health }), { 'retry-after': String(RETRY_AFTER_UNHEALTHY_SECONDS) })
     })

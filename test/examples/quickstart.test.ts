@@ -73,7 +73,7 @@ t.test('the task API: exact statuses and bodies', async (t) => {
   t.same([res.status, res.headers['content-type']], [200, 'text/javascript; charset=utf-8'])
   t.match(res.text, /export \{[^}]*\bsubscribe\b/, 'the page gets fastify-views/client as one ES module')
   res = await http(base, 'GET', '/health')
-  t.same([res.status, res.json()], [200, { status: 'ok', broker: { ok: true, backend: 'memory', detail: 'in-process' }, openConnections: 0 }])
+  t.same([res.status, res.json()], [200, { status: 'ok', broker: { ok: true, backend: 'memory', detail: 'in-process' }, openStreams: 0, openConnections: 0 }])
   res = await http(base, 'GET', '/events')
   t.same([res.status, res.headers['content-type'], res.json().detail], [400, PROBLEM, 'No topic: subscribe with ?topic=name (several: ?topic=a,b)'])
 })

@@ -106,6 +106,9 @@ for (const withRegistry of [false, true]) {
     t.match(scrape.text, /^fastify_views_open_connections 1$/m)
     t.match(scrape.text, /^fastify_views_connections_total 1$/m)
     t.match(scrape.text, /^fastify_views_slow_closed_total 0$/m)
+    // /health counts every stream as maxConnections does (openStreams), and topic subscriptions apart.
+    const health = await http(base, 'GET', '/health')
+    t.same([health.status, health.json().openStreams, health.json().openConnections], [200, 2, 1], 'health: two streams open, one of them a topic subscription')
 
     await app.close()
     // What was still open closed with the app.

@@ -78,6 +78,8 @@ export function mountTopics (app: FastifyInstance, options: FastifyViewsOptions)
     if (app.broker !== broker) throw new FVIEWS_ERR_OPTION_INVALID('broker', 'the app already decorates a different app.broker; pass that one, or leave broker unset')
   } else {
     app.decorate('broker', broker)
+    // A broker built without a logger logs what it skips or refuses (a foreign event the catalog refuses) to the app's.
+    if (typeof broker.adoptLogger === 'function') broker.adoptLogger(app.log)
     // The caller owns the broker (and closes it); it is connected when the app starts.
     const connecting = broker
     app.addHook('onReady', async function connectBroker () { await connecting.connect() })

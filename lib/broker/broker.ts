@@ -55,7 +55,7 @@ export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopi
   readonly historyWindowSeconds: number
   readonly historyTtlSeconds: number
   readonly stats: BrokerStats = { publishedEvents: 0, receivedEvents: 0, reconnects: 0, activeTopics: 0, gapsFilled: 0, eventsLost: 0 }
-  protected readonly log: FastifyBaseLogger | undefined
+  protected log: FastifyBaseLogger | undefined
   protected closed = false
   protected readonly topics = new Map<string, TopicState>()
   private readonly dirty = new Set<TopicState>()
@@ -78,6 +78,15 @@ export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopi
     this.historySize = options.historySize ?? Math.ceil(this.historyBytes / EVENT_OVERHEAD_BYTES)
     this.historyTtlSeconds = options.historyTtlSeconds ?? 3600
     this.log = options.logger
+  }
+
+  /**
+   * The app's logger, for a broker built without one (`new RedisBroker({ url })` handed to the plugin):
+   * what the broker skips or refuses is logged somewhere.
+   * @internal
+   */
+  adoptLogger (log: FastifyBaseLogger): void {
+    this.log ??= log
   }
 
   /** Connects the backend; createApp calls it when the app starts. */
@@ -274,6 +283,8 @@ export abstract class Broker<out C extends AnyTopicCatalog | undefined = AnyTopi
       return
     }
     state.head = message.offset
+    // Refused by the catalog (a foreign publisher's copy, see foreign-screen.ts): the topic moves past it, no subscriber gets it.
+    if (message.refused !== undefined) return
     if (this.acceptedMessages.length === 0) queueMicrotask(this.deliverAccepted)
     this.acceptedStates.push(state)
     this.acceptedMessages.push(message)

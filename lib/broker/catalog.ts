@@ -16,6 +16,9 @@
  *   does; declare `additionalProperties: false` to refuse it instead);
  * - the check at subscribe: a name the catalog does not know is refused, and a template's parameters
  *   are parsed (`{ id: 7 }`) for `authorize`;
+ * - the check at delivery (`screen`): a broker with a catalog checks every event it reads from a shared
+ *   backend that its own publish did not write (another service, an older version), once per event per
+ *   process, and delivers it as the schema writes it - or not at all (docs/catalog.md);
  * - the OpenAPI description of a subscription: every event each topic can carry (`eventDefinition`).
  */
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox'
@@ -372,6 +375,22 @@ export class TopicCatalog<Def extends TopicsDefinition = TopicsDefinition> {
       jsonTopic = topic
     }
     return json ?? JSON.stringify(data ?? null)
+  }
+
+  /**
+   * The catalog's verdict on one received copy of an event (a message another publisher wrote to the shared
+   * backend): `{ json }` as the event's schema writes it (undeclared properties dropped; the same text when
+   * nothing was), or `{ problem }` saying why the catalog refuses it. `data` is the parsed `json`.
+   */
+  screen (topic: string, event: string, data: unknown, json: string): { json: string } | { problem: string } {
+    const resolved = this.resolve(topic)
+    if ('problem' in resolved) return { problem: `topic '${printableTopic(topic)}' is ${resolved.problem}` }
+    const compiled = this.fixed.get(resolved.template) ?? this.templates.find((candidate) => candidate.template === resolved.template) as CompiledTopic
+    const codec = compiled.events.get(event)
+    if (codec === undefined) return { problem: `'${printableTopic(event)}' is not an event of topic '${printableTopic(topic)}' ('${printableTopic(resolved.template)}' carries ${[...compiled.events.keys()].join(', ')})` }
+    if (!codec.check.Check(data)) return { problem: `event '${printableTopic(event)}' of topic '${printableTopic(topic)}': ${issues(codec.check, data, 'data')}` }
+    const text = codec.stringify(data)
+    return { json: text === json ? json : text }
   }
 
   /**

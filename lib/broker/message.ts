@@ -28,6 +28,13 @@ export class BrokerMessage {
    * Undefined for a publish to this topic alone (most events: no array per message).
    */
   readonly topics: readonly string[] | undefined
+  /**
+   * Why the broker's topic catalog refuses this copy (one another publisher wrote to the shared backend),
+   * or undefined. A refused event keeps its place - offsets stay dense, so the topic's position and every
+   * subscription's cursor move past it - but it is never sent (lib/broker/foreign-screen.ts).
+   * @internal
+   */
+  refused: string | undefined = undefined
 
   private parsed: { value: unknown } | undefined
   private framedBody: string | undefined

@@ -27,6 +27,7 @@ import { checkHistorySize } from './history-size.js'
 import { malformation } from './incoming-message.js'
 import { FENCE_SCRIPT, newPublishToken, parseRecord, publishTokenKey } from './redis-publish-token.js'
 import { BrokerMessage } from './message.js'
+import { ForeignScreen } from './foreign-screen.js'
 import type { AnyTopicCatalog } from './catalog.js'
 import { channelOf, logKey, metaKey, parsePayload, PUBLISH_SCRIPT, topicOfChannel } from './redis-scripts.js'
 
@@ -48,6 +49,11 @@ export interface RedisBrokerOptions<C extends AnyTopicCatalog | undefined = AnyT
 export interface RedisBrokerStats extends BrokerStats {
   /** Pub/sub messages skipped because this library could not have written them (garbage on the channel). */
   malformedMessages: number
+  /**
+   * With a topic catalog: events another publisher wrote that the catalog refuses (bad data, an event the
+   * topic does not declare), not delivered; once per event per process (lib/broker/foreign-screen.ts).
+   */
+  refusedMessages: number
 }
 
 type Client = Redis | Cluster
@@ -167,11 +173,15 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
   private waitingHead = 0
   // The base class creates the stats object; this backend adds its own counter to it.
   declare readonly stats: RedisBrokerStats
+  /** With a catalog: checks what other publishers wrote, once per event (foreign-screen.ts). */
+  private readonly screen: ForeignScreen | undefined
 
   constructor (options: RedisBrokerOptions<C>) {
     checkHistorySize(options.historySize)
     super(options)
     this.stats.malformedMessages = 0
+    this.stats.refusedMessages = 0
+    this.screen = this.catalog === undefined ? undefined : new ForeignScreen(this.catalog, this.stats, () => this.log)
     if ((options.url === undefined) === (options.cluster === undefined)) {
       throw options.url === undefined
         ? new FVIEWS_ERR_OPTION_INVALID('url', "RedisBroker needs 'url' (standalone) or 'cluster' (startup nodes)")
@@ -259,7 +269,17 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
     const time = this.publishTime()
     const list = topics.length > 1 ? topics.join(',') : ''
     const groups = this.options.cluster === undefined || topics.length === 1 ? [topics] : topicsBySlot(topics)
-    const results = await Promise.all(groups.map((group) => this.appendGroup(group, event, json, time, list)))
+    // Its copies come back through pub/sub, maybe before the reply: the screen knows them, and does not check them again.
+    const screen = this.screen
+    screen?.publishing(time, topics, event, json)
+    let results: PublishResult[][]
+    try {
+      results = await Promise.all(groups.map((group) => this.appendGroup(group, event, json, time, list)))
+    } catch (error) {
+      screen?.published(time, undefined, this.listening)
+      throw error
+    }
+    screen?.published(time, results.flat(), this.listening)
     const byTopic = new Map(results.flat().map((result) => [result.topic, result]))
     return topics.map((topic) => byTopic.get(topic) as PublishResult)
   }
@@ -565,7 +585,8 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
     for (const [error] of replies) if (error !== null) throw this.readFailed(what, error)
     const epoch = (replies[0][1] as string | null) ?? ''
     const entries = replies[1][1] as Array<[string, string[]]>
-    return { epoch, messages: entries.map(([id, fields]) => this.messageOf(topic, epoch, id, fields)) }
+    const screen = this.screen
+    return { epoch, messages: entries.map(([id, fields]) => screen === undefined ? this.messageOf(topic, epoch, id, fields) : screen.screen(this.messageOf(topic, epoch, id, fields))) }
   }
 
   private client (role: string, extra: RedisOptions = {}): Client {
@@ -675,7 +696,7 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
 
   private deliverChecked (message: BrokerMessage, payload: string): void {
     try {
-      this.receive(message)
+      this.receive(this.screen === undefined ? message : this.screen.screen(message))
     } catch (error) {
       // Never reached for a checked message; a throw here would otherwise escape into ioredis' parser
       // and end the process.
@@ -686,6 +707,8 @@ export class RedisBroker<C extends AnyTopicCatalog | undefined = AnyTopicCatalog
   private listensTo (topic: string): boolean {
     return this.topics.get(topic)?.listening === true
   }
+
+  private readonly listening = (topic: string): boolean => this.listensTo(topic)
 
   /** Counted always, logged rate-limited: a flood of garbage must not flood the log. */
   private skipMalformed (channel: string, payload: string, problem: string): void {

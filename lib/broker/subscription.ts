@@ -200,6 +200,8 @@ export class Subscription implements TopicSubscriber {
     if (position.epoch === message.epoch && message.offset <= position.offset) return
     position.epoch = message.epoch
     position.offset = message.offset
+    // Refused by the broker's catalog (read from history on a resume): the cursor moves past it, nothing is sent.
+    if (message.refused !== undefined) return
     // One publish to several topics of this subscription: only its first such topic's copy is sent; the
     // others just move their topic's position (issue 11 #18: once per connection, live and on resume).
     if (message.topics !== undefined && this.index !== undefined && this.firstSubscribed(message.topics) !== message.topic) return

@@ -11,6 +11,12 @@ function labelValue (text: string): string {
 }
 
 /** What the stream metrics say, shared by the built-in text and prom-client (prometheus.ts). */
+/** Help of the counters only some brokers keep (the Redis broker's RedisBrokerStats). */
+export const BROKER_HELP = {
+  malformed: 'Broker channel messages skipped because this library could not have written them',
+  refused: 'Events of other publishers the topic catalog refused (not delivered)'
+}
+
 export const STREAM_HELP = {
   open: 'Open event streams by route, every kind (views\' own, relays of broker.subscribe(), topic subscriptions)',
   opened: 'Event streams opened, by route',
@@ -86,6 +92,10 @@ export class TopicMetrics {
       metric('fastify_views_events_published_total', 'counter', 'Events published through this instance', broker.publishedEvents)
       metric('fastify_views_broker_reconnects_total', 'counter', 'Broker subscriber reconnects', broker.reconnects)
       metric('fastify_views_broker_active_topics', 'gauge', 'Topics this instance listens to', broker.activeTopics)
+      const counts = broker as Partial<Record<'malformedMessages' | 'refusedMessages', number>>
+      // Redis only (the memory broker has no other writer): 0 elsewhere, so a dashboard's query works on both.
+      metric('fastify_views_broker_malformed_messages_total', 'counter', BROKER_HELP.malformed, counts.malformedMessages ?? 0)
+      metric('fastify_views_broker_refused_messages_total', 'counter', BROKER_HELP.refused, counts.refusedMessages ?? 0)
     }
     return lines.join('\n') + '\n'
   }

@@ -8,7 +8,7 @@
 import type { BrokerStats } from '../broker/contract.js'
 import { FVIEWS_ERR_OPTION_INVALID } from '../errors.js'
 import { CLOSE_REASONS } from '../sse/registry.js'
-import { STREAM_HELP, type TopicMetrics } from './metrics.js'
+import { BROKER_HELP, STREAM_HELP, type TopicMetrics } from './metrics.js'
 
 /**
  * What the library needs of a prom-client `Registry`, written out so the published types do not depend on
@@ -22,11 +22,15 @@ export interface PrometheusRegistry {
   readonly contentType: string
 }
 
+/** What only some brokers count (RedisBrokerStats): read when present. */
+interface RedisCounts { malformedMessages: number, refusedMessages: number }
+
 const NAMES = [
   'fastify_views_open_connections', 'fastify_views_connections_total', 'fastify_views_events_delivered_total',
   'fastify_views_slow_closed_total', 'fastify_views_resets_total', 'fastify_views_refused_events_total', 'fastify_views_refused_total', 'fastify_views_subscriptions',
   'fastify_views_open_streams', 'fastify_views_streams_opened_total', 'fastify_views_streams_closed_total',
-  'fastify_views_events_published_total', 'fastify_views_broker_reconnects_total', 'fastify_views_broker_active_topics'
+  'fastify_views_events_published_total', 'fastify_views_broker_reconnects_total', 'fastify_views_broker_active_topics',
+  'fastify_views_broker_malformed_messages_total', 'fastify_views_broker_refused_messages_total'
 ]
 
 interface Settable { reset (): void, set (labels: Record<string, string>, value: number): void }
@@ -100,5 +104,9 @@ export async function registerTopicMetrics (registry: PrometheusRegistry, metric
   counter('fastify_views_events_published_total', 'Events published through this instance', () => brokerStats()?.publishedEvents)
   counter('fastify_views_broker_reconnects_total', 'Broker subscriber reconnects', () => brokerStats()?.reconnects)
   gauge('fastify_views_broker_active_topics', 'Topics this instance listens to', () => brokerStats()?.activeTopics)
+  // Redis only: garbage on the channel, and events of other publishers that the topic catalog refused - never
+  // delivered, so an operator must see them (0 on the memory broker, as in the built-in text).
+  counter('fastify_views_broker_malformed_messages_total', BROKER_HELP.malformed, () => brokerStats() === undefined ? undefined : (brokerStats() as Partial<RedisCounts>).malformedMessages ?? 0)
+  counter('fastify_views_broker_refused_messages_total', BROKER_HELP.refused, () => brokerStats() === undefined ? undefined : (brokerStats() as Partial<RedisCounts>).refusedMessages ?? 0)
   return () => { for (const name of NAMES) registry.removeSingleMetric(name) }
 }

@@ -96,6 +96,7 @@ t.test('a foreign publisher\'s bad data, undeclared event and undeclared propert
   t.equal(checks(), 8)
   t.equal(broker.stats.refusedMessages, 4)
   t.equal(app.topicMetrics.refusedEvents, 0, 'no stream refused anything: the broker did, before the fan-out')
+  t.match(app.topicMetrics.toPrometheus(broker.stats), /^fastify_views_broker_refused_messages_total 4$/m, 'an operator sees them')
   t.same(logs.matching((line) => line.msg === REFUSED_LOG).map(({ level, topic, event, id, offset, problem }) => ({ level, topic, event, id, offset, problem })), [
     { level: 40, topic: 'cat:1', event: 'e', id: at(2), offset: 2, problem: "event 'e' of topic 'cat:1': data/n expected integer" },
     { level: 40, topic: 'cat:1', event: 'zzz', id: at(3), offset: 3, problem: "'zzz' is not an event of topic 'cat:1' ('cat:{id}' carries e)" },

@@ -36,6 +36,9 @@ t.test("the topic metrics join the app's registry, sample for sample the built-i
   t.ok(ours.includes('fastify_views_subscriptions{topics="2"} 1'))
   t.ok(ours.includes('fastify_views_refused_total{reason="badRequest"} 1'))
   t.match(res.text, /^# TYPE fastify_views_connections_total counter$/m)
+  // What only the Redis broker counts is 0 on the memory broker, in both outputs.
+  t.ok(ours.includes('fastify_views_broker_malformed_messages_total 0'))
+  t.ok(ours.includes('fastify_views_broker_refused_messages_total 0'))
 
   await t.rejects(createApp({ env: {}, metricsRegistry: registry }), {
     code: 'FVIEWS_ERR_OPTION_INVALID',

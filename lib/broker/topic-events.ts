@@ -120,6 +120,14 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
   }
 
   /**
+   * True while the replay waits for the consumer to take what was queued (see PullSource).
+   * @internal
+   */
+  replayWaits (): boolean {
+    return this.room !== undefined
+  }
+
+  /**
    * The topic of the event with cursor `id`, when it is the last one handed out.
    * @internal
    */

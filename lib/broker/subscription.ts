@@ -131,8 +131,15 @@ export class Subscription implements TopicSubscriber {
 
   /** Waits while the sink is full; false when the subscription was closed meanwhile. */
   private async sinkReady (): Promise<boolean> {
-    const wait = this.sink.ready?.()
-    if (wait !== undefined) await wait
+    // Until the sink has room, not just until a wait ends: a wait may end without room (the response wakes
+    // its waiters every 10 ms below its high-water mark), and writing an event after each such wait leaked
+    // ~100 events a second into a stalled client, which kept its stream from ever being silent.
+    let wait = this.sink.ready?.()
+    while (wait !== undefined) {
+      await wait
+      if (this.phase === 'closed') return false
+      wait = this.sink.ready?.()
+    }
     return this.phase !== 'closed'
   }
 

@@ -68,6 +68,8 @@ export interface PullSource {
    * (while the response takes them), not one piece per turn, so the pull path keeps up with sustained bursts.
    */
   staleBytes (): number
+  /** True while the relay's replay waits for the stream to take what it queued (a stalled replay is closed). */
+  replayWaits (): boolean
   /** The topic of the event with cursor `id`, when it is the last one the relay handed out. */
   topicOf (id: unknown): string | undefined
 }

@@ -3,7 +3,8 @@
  *
  * The order of operations is what makes resume exact (Mercure lost events until it got this right):
  *   1. join: the broker listens to every topic; from then on live events are buffered here;
- *   2. read history after the client's cursor, up to where the join began;
+ *   2. read history after the client's cursor, up to where the join began - a page at a time, as the
+ *      client takes what was sent, so a client that stops reading holds about its budget, not the backlog;
  *   3. send it, then the buffer, dropping offsets already sent;
  *   4. go live.
  * A cursor that cannot be honoured (malformed or forged, another topic set, another epoch, history
@@ -11,9 +12,9 @@
  * state over REST, and then the live stream. Every event's id is the cursor after it.
  */
 import { FVIEWS_ERR_STREAM_SLOW, FVIEWS_ERR_TOPIC_INVALID } from '../errors.js'
-import { HISTORY_PAGE, type TopicSource, type TopicState, type TopicSubscriber } from './contract.js'
+import { EVENT_OVERHEAD_BYTES, HISTORY_PAGE, type TopicSource, type TopicState, type TopicSubscriber } from './contract.js'
 import { decodeCursor, encodeCursor, MAX_SUBSCRIPTION_TOPICS, sameEpochs, topicSetKey, type Position } from './cursor.js'
-import { mergeByTime, type BrokerMessage, type MessageRun } from './message.js'
+import type { BrokerMessage, MessageRun } from './message.js'
 
 export type ControlEvent = 'subscribed' | 'reset'
 
@@ -99,7 +100,7 @@ export class Subscription implements TopicSubscriber {
     this.phase = 'replaying'
     const joined = this.positions.map((position) => ({ ...position }))
     const lastEventId = this.options.lastEventId
-    let outcome: Resume | ResetReason = { from: joined, messages: [] }
+    let outcome: Resume | ResetReason = { from: joined, ranges: [] }
     if (lastEventId !== undefined && lastEventId !== '') outcome = await this.missed(lastEventId, joined)
     // The client may have left while history was read.
     if ((this.phase as string) === 'closed') return
@@ -110,12 +111,7 @@ export class Subscription implements TopicSubscriber {
       // that lags behind it, what keeps the events the client already has from being sent again.
       outcome.from.forEach((position, i) => { this.positions[i] = position })
       this.sink.control('subscribed', { topics: this.topics }, this.cursor())
-      // Paced by the sink (test/delivery/slow-client.test.ts): a replay beyond the byte budget written at
-      // once closed the stream as slow on every resume, so a client that missed much never caught up.
-      for (const message of outcome.messages) {
-        this.emit(message, Date.now())
-        if (!await this.sinkReady()) return
-      }
+      if (!await this.replay(outcome.ranges)) return
     }
     // Then what arrived live meanwhile, paced the same way; arrivals during a wait join the buffer (and
     // count against the budget) until it is empty.
@@ -135,8 +131,15 @@ export class Subscription implements TopicSubscriber {
 
   /** Waits while the sink is full; false when the subscription was closed meanwhile. */
   private async sinkReady (): Promise<boolean> {
-    const wait = this.sink.ready?.()
-    if (wait !== undefined) await wait
+    // Until the sink has room, not just until a wait ends: a wait may end without room (the response wakes
+    // its waiters every 10 ms below its high-water mark), and writing an event after each such wait leaked
+    // ~100 events a second into a stalled client, which kept its stream from ever being silent.
+    let wait = this.sink.ready?.()
+    while (wait !== undefined) {
+      await wait
+      if (this.phase === 'closed') return false
+      wait = this.sink.ready?.()
+    }
     return this.phase !== 'closed'
   }
 
@@ -235,11 +238,11 @@ export class Subscription implements TopicSubscriber {
       }
     }
     const from: Position[] = []
-    const ranges: Array<{ topic: string, from: number, to: number, epoch: string }> = []
+    const ranges: MissedRange[] = []
     for (let i = 0; i < this.topics.length; i++) {
       const offset = offsets[i]
       if (offset < joined[i].offset) {
-        ranges.push({ topic: this.topics[i], from: offset, to: joined[i].offset, epoch: joined[i].epoch })
+        ranges.push({ topic: this.topics[i], after: offset, to: joined[i].offset, epoch: joined[i].epoch, page: [], next: 0, eventBytes: 0 })
         from.push({ epoch: joined[i].epoch, offset })
       } else {
         // Nothing to replay: at the join position, or ahead of it on a lagging instance, whose live events
@@ -247,30 +250,91 @@ export class Subscription implements TopicSubscriber {
         from.push(offset === 0 ? { ...joined[i] } : { epoch: epochs[i], offset })
       }
     }
-    const perTopic = await Promise.all(ranges.map((range) => this.range(range.topic, range.from, range.to, range.epoch)))
-    for (const messages of perTopic) if (typeof messages === 'string') return messages
-    return { from, messages: mergeByTime(perTopic as BrokerMessage[][]) }
+    const failures = await Promise.all(ranges.map((range) => this.readPage(range, ranges.length)))
+    for (const failure of failures) if (failure !== undefined) return failure
+    return { from, ranges }
   }
 
-  /** Exactly the events `from`+1 .. `to` of a topic in `epoch`, read in pages; or why not. */
-  private async range (topic: string, from: number, to: number, epoch: string): Promise<BrokerMessage[] | ResetReason> {
-    const out: BrokerMessage[] = []
-    let after = from
-    while (after < to) {
-      const page = await this.broker.history(topic, after, Math.min(HISTORY_PAGE, to - after))
-      if (page.epoch !== epoch) return 'epoch-changed'
-      // Dense offsets make completeness arithmetic: exactly from+1 .. to, or it was trimmed.
-      const messages = page.messages.filter((message) => message.offset <= to)
-      if (messages.length === 0 || messages[0].offset !== after + 1 || messages[messages.length - 1].offset !== after + messages.length) return 'history-trimmed'
-      for (const message of messages) out.push(message)
-      after += messages.length
+  /**
+   * Sends the missed events, merged across topics by publish time, paced by the sink (test/delivery/
+   * slow-client.test.ts: a replay beyond the byte budget written at once closed the stream as slow on every
+   * resume, so a client that missed much never caught up). History is read a page at a time, only as the
+   * client takes what was sent: read in one go, a resume over 100,000 events held them all as objects
+   * (about 36 MiB per client on Redis) for as long as its client did not read (outside review, F1). False
+   * when the subscription ended meanwhile.
+   */
+  private async replay (ranges: MissedRange[]): Promise<boolean> {
+    while (true) {
+      let pick: MissedRange | undefined
+      for (const range of ranges) {
+        if (range.next === range.page.length) {
+          if (range.after >= range.to) continue
+          const failed = await this.readPage(range, ranges.length)
+          if ((this.phase as string) === 'closed') return false
+          if (failed !== undefined) {
+            // History moved on under a replay this slow: the client resumes from what it got, and is told then.
+            this.close()
+            this.sink.overflow(new FVIEWS_ERR_STREAM_SLOW(`the replay of '${range.topic}' fell behind its history (${failed})`))
+            return false
+          }
+        }
+        if (pick === undefined || range.page[range.next].time < pick.page[pick.next].time) pick = range
+      }
+      if (pick === undefined) return true
+      this.emit(pick.page[pick.next++], Date.now())
+      if (!await this.sinkReady()) return false
     }
-    return out
   }
+
+  /**
+   * Reads a range's next page: exactly the events after `after` (at most up to `to`), or why not. A page
+   * holds about half the budget of events (shared among the ranges), so a stalled replay holds about its
+   * budget: half of it unsent (the sink's `ready`), half of it read and not sent yet.
+   */
+  private async readPage (range: MissedRange, ranges: number): Promise<ResetReason | undefined> {
+    const budget = this.options.budgetBytes ?? DEFAULT_BUDGET_BYTES
+    const size = range.eventBytes === 0 ? FIRST_PAGE : Math.floor(budget / 2 / ranges / range.eventBytes)
+    const limit = Math.min(HISTORY_PAGE, Math.max(MIN_PAGE, size), range.to - range.after)
+    const page = await this.broker.history(range.topic, range.after, limit)
+    if (page.epoch !== range.epoch) return 'epoch-changed'
+    // Dense offsets make completeness arithmetic: exactly after+1 .. to, or it was trimmed.
+    const messages = page.messages.filter((message) => message.offset <= range.to)
+    if (messages.length === 0 || messages[0].offset !== range.after + 1 || messages[messages.length - 1].offset !== range.after + messages.length) return 'history-trimmed'
+    let bytes = 0
+    for (const message of messages) bytes += message.size + READ_EVENT_OVERHEAD
+    range.eventBytes = Math.max(1, Math.ceil(bytes / messages.length))
+    range.page = messages
+    range.next = 0
+    range.after += messages.length
+    return undefined
+  }
+}
+
+/** The first page of a replay, before the size of a topic's events is known; no page is smaller than MIN_PAGE. */
+const FIRST_PAGE = 64
+const MIN_PAGE = 16
+/**
+ * What an event read from history costs in memory beyond its name and data: its object and its topic, epoch
+ * and name strings (about 200 bytes measured on Redis, where each read makes them anew).
+ */
+const READ_EVENT_OVERHEAD = 3 * EVENT_OVERHEAD_BYTES
+
+/** One topic's part of a replay: its events after `after` up to `to` in `epoch`, read a page at a time. */
+interface MissedRange {
+  topic: string
+  after: number
+  to: number
+  epoch: string
+  /** The page read last, and the next of its events to send. */
+  page: BrokerMessage[]
+  next: number
+  /** What an event of this topic costs, on average over the last page (0: none read yet). */
+  eventBytes: number
 }
 
 interface Resume {
   /** The positions the replay starts from. */
   from: Position[]
-  messages: BrokerMessage[]
+  /** What to replay, each range's first page read (a cursor trimmed past is found before anything is sent). */
+  ranges: MissedRange[]
 }

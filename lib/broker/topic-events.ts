@@ -18,7 +18,7 @@
  */
 import { FVIEWS_ERR_STREAM_SLOW } from '../errors.js'
 import { kCloseAsSlow, kControlData, kPullSource, kPushParked, kPushTarget, kSerializedData, type PushTarget } from '../symbols.js'
-import type { TopicSource } from './contract.js'
+import { EVENT_OVERHEAD_BYTES, type TopicSource } from './contract.js'
 import type { BrokerMessage, MessageRun } from './message.js'
 import type { TurnClock } from './turn-clock.js'
 import { DEFAULT_BUDGET_BYTES, Subscription, type ControlEvent, type ResetReason, type SubscriptionSink } from './subscription.js'
@@ -117,6 +117,14 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
     if (this.turn === turn) recent = this.turnBytes + (this.lastTurn === turn - 1 ? this.lastBatch : 0)
     else if (this.turn === turn - 1) recent = this.turnBytes
     return Math.max(0, this.queuedBytes - recent)
+  }
+
+  /**
+   * True while the replay waits for the consumer to take what was queued (see PullSource).
+   * @internal
+   */
+  replayWaits (): boolean {
+    return this.room !== undefined
   }
 
   /**
@@ -225,8 +233,10 @@ export class TopicEventIterator<T = unknown> implements AsyncIterableIterator<To
 
   private push (item: TopicEvent<T>, bytes: number): void {
     if (this.finished) return
-    // Approximate: the data's JSON length stands for the item's size.
-    const size = item.id.length + bytes
+    // Approximate: the data's JSON length and the id stand for the item's size, plus what its objects cost
+    // (the item, its queue entry), counted as history counts an event: tiny events queued cost 2-3x their
+    // frame bytes, so a stalled consumer of them held about twice its budget (outside review, F3).
+    const size = item.id.length + bytes + EVENT_OVERHEAD_BYTES
     const turn = this.clock.current()
     if (turn !== this.turn) {
       this.lastTurn = this.turn

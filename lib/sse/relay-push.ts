@@ -102,8 +102,7 @@ class RelayPush implements PushTarget, PushProbe {
   }
 
   ready (): Promise<void> | undefined {
-    if (this.stream.closed || this.stream.unsentBytes <= this.budgetBytes / 2) return undefined
-    return this.stream.whenWritable()
+    return this.stream.replayRoom(this.budgetBytes / 2)
   }
 
   resume (): void {

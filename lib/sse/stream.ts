@@ -145,6 +145,12 @@ export class EventStream implements RegisteredStream {
   private pullSources: PullSource[] | undefined
   /** Pull mode: the loop waits for the response to drain (the client has not taken what was written). */
   private waitingForClient = false
+  /**
+   * A replay waits for the client (replayRoom, or the pull loop): since when (0: it does not), and the
+   * unsent bytes then - what the heartbeat measures the client's progress against (see replayStalled).
+   */
+  private stallSince = 0
+  private stallUnsent = 0
 
   constructor (request: FastifyRequest, reply: FastifyReply, registry?: StreamRegistry) {
     this.request = request
@@ -221,6 +227,25 @@ export class EventStream implements RegisteredStream {
       }
       this.roomWaiters.push(resolve)
     })
+  }
+
+  /**
+   * Paces a topic replay pushed into this stream: undefined while at most `limit` bytes are unsent, else a
+   * promise that resolves when the response has room (or the stream is gone). A replay that waits while its
+   * client takes nothing for a heartbeat interval is closed as slow (see replayStalled).
+   */
+  replayRoom (limit: number): Promise<void> | undefined {
+    if (this.closed) return undefined
+    const unsent = this.unsentBytes
+    if (unsent <= limit) {
+      this.stallSince = 0
+      return undefined
+    }
+    if (this.stallSince === 0) {
+      this.stallSince = Date.now()
+      this.stallUnsent = unsent
+    }
+    return this.whenWritable()
   }
 
   /** Sends the head and the opening frame at once, so EventSource.onopen fires before the first event. */
@@ -386,13 +411,32 @@ export class EventStream implements RegisteredStream {
     const unsent = this.connection.unsentBytes()
     const queued = this.waitingForClient ? this.queuedBytes() : 0
     const budget = this.pullSources === undefined ? this.budgetBytes : Math.min(this.budgetBytes, this.pullBudget())
-    if (unsent + queued > budget) {
+    if (unsent + queued > budget || this.replayStalled(unsent, now)) {
       this.request.log.warn(queued === 0 ? { unsentBytes: unsent, budgetBytes: budget } : { unsentBytes: unsent, queuedBytes: queued, budgetBytes: budget }, 'event stream closed: the client reads too slowly')
       this.close('slow')
       return
     }
     if (unsent === 0 && this.pending === '' && this.held === undefined) this.raw.write(this.heartbeatFrame)
     this.lastWrite = now
+  }
+
+  /**
+   * A replay paced by its client - pushed (replayRoom), or a relay whose replay waits for this pull loop,
+   * which waits for the client - whose client took nothing for a heartbeat interval. It holds no more than
+   * its budget, but for good: read in one go, a resume over a large backlog held all of it, and on a quiet
+   * topic no later event came to close it (outside review, F1). A client that takes anything meanwhile is
+   * not stalled: a slow reader keeps its replay.
+   */
+  private replayStalled (unsent: number, now: number): boolean {
+    if (this.stallSince === 0) return false
+    const waits = this.waitingForClient ? this.pullReplayWaits() : this.roomWaiters !== undefined
+    if (!waits) return false
+    if (unsent < this.stallUnsent) {
+      this.stallUnsent = unsent
+      this.stallSince = now
+      return false
+    }
+    return now - this.stallSince >= this.heartbeatMs
   }
 
   /** Ends the stream after what is queued: the client sees a clean end (and EventSource reconnects). */
@@ -470,8 +514,11 @@ export class EventStream implements RegisteredStream {
           // What was held back must go out before there can be a drain.
           this.flush()
           this.waitingForClient = true
+          this.stallSince = Date.now()
+          this.stallUnsent = this.connection.unsentBytes()
           await this.whenWritable()
           this.waitingForClient = false
+          this.stallSince = 0
           if (this.closed) return
         }
         if (sinceTurn >= PULL_BATCH && this.staleBytes() === 0) {
@@ -539,6 +586,12 @@ export class EventStream implements RegisteredStream {
     let bytes = 0
     for (const source of sources) bytes += source.staleBytes()
     return bytes
+  }
+
+  /** A relay this stream pulls waits with its replay for the stream to take what it queued. */
+  private pullReplayWaits (): boolean {
+    for (const source of this.pullSources ?? []) if (source.replayWaits()) return true
+    return false
   }
 
   private pullBudget (): number {

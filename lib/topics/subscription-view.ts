@@ -270,8 +270,7 @@ class StreamSink implements SubscriptionSink {
   // A replay waits while half the budget is unsent, so it never trips the budget meant for live fan-out
   // (test/delivery/slow-client.test.ts: a client that missed more than its budget could never resume).
   ready (): Promise<void> | undefined {
-    if (this.stream.closed || this.stream.unsentBytes <= this.budgetBytes / 2) return undefined
-    return this.stream.whenWritable()
+    return this.stream.replayRoom(this.budgetBytes / 2)
   }
 }
 

@@ -95,6 +95,9 @@ export interface RefusedEvent {
 /** The response as far as a stream uses it (HTTP/2's compatibility response cannot be corked). */
 type Response = StreamResponse & { cork?: () => void, uncork?: () => void }
 
+const heldBytesOf = (source: PullSource): number => source.heldBytes()
+const staleBytesOf = (source: PullSource): number => source.staleBytes()
+
 export class EventStream implements RegisteredStream {
   readonly request: FastifyRequest
   readonly reply: FastifyReply
@@ -572,19 +575,19 @@ export class EventStream implements RegisteredStream {
 
   /** Bytes the relays this stream pulls hold for it. */
   private queuedBytes (): number {
-    const sources = this.pullSources
-    if (sources === undefined) return 0
-    let bytes = 0
-    for (const source of sources) bytes += source.heldBytes()
-    return bytes
+    return this.sumOfPullSources(heldBytesOf)
   }
 
   /** Bytes the relays this stream pulls have held since before the last turn. */
   private staleBytes (): number {
+    return this.sumOfPullSources(staleBytesOf)
+  }
+
+  private sumOfPullSources (bytesOf: (source: PullSource) => number): number {
     const sources = this.pullSources
     if (sources === undefined) return 0
     let bytes = 0
-    for (const source of sources) bytes += source.staleBytes()
+    for (const source of sources) bytes += bytesOf(source)
     return bytes
   }
 
